@@ -1,0 +1,71 @@
+# cookiecutter-gitops-ml: development commands. Every target sets up .venv on first use.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+BUILD := build
+DEMO := $(BUILD)/my-ml-project
+PYTEST_ARGS ?=
+
+export PATH := $(BIN):$(PATH)
+export UV_PYTHON_DOWNLOADS := never
+export DVC_NO_ANALYTICS := 1
+export GX_ANALYTICS_ENABLED := False
+export DO_NOT_TRACK := 1
+export ITERATIVE_DO_NOT_TRACK := 1
+export MPLBACKEND := Agg
+
+.PHONY: help env demo test test-fast lint docs lock bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.lock
+	@echo "Creating $(VENV) (uv, or pip when uv cannot be installed)"
+	"$(PYTHON)" -m venv "$(VENV)"
+	@if "$(BIN)/python" -m pip install --quiet "uv>=0.8"; then \
+	  "$(BIN)/uv" pip install --quiet --python "$(BIN)/python" -r requirements-dev.lock; \
+	else \
+	  "$(BIN)/python" -m pip install --quiet -r requirements-dev.lock; \
+	fi
+	@touch "$@"
+
+env: $(STAMP) ## Create the development environment
+
+demo: $(STAMP) ## Generate a project with the defaults into build/demo and run its pipeline
+	rm -rf "$(DEMO)" "$(DEMO)-dvc-storage"
+	mkdir -p "$(BUILD)"
+	cookiecutter --no-input --output-dir "$(BUILD)" .
+	$(MAKE) -C "$(DEMO)" repro VENV="$(abspath $(VENV))"
+	@echo
+	@echo "Demo project: $(DEMO)"
+	@echo "  metrics:    $(DEMO)/reports/metrics.json"
+	@cat "$(DEMO)/reports/metrics.json"
+	@echo "  plots:      $(DEMO)/reports/plots/"
+	@echo "  validation: $(DEMO)/reports/validation.html"
+
+test: $(STAMP) ## Run the whole test suite (slow end-to-end tests included)
+	python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## Run the suite without the slow end-to-end tests
+	python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP) ## Lint this repository's Python
+	ruff check .
+	ruff format --check .
+
+docs: $(STAMP) ## Regenerate docs/options.md from cookiecutter.json
+	python scripts/options_doc.py > docs/options.md
+
+lock: $(STAMP) ## Re-pin the generated project's and this repo's dependencies
+	python scripts/lock.py
+
+bench: $(STAMP) ## Run the benchmarks in benchmarks/
+	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/*.py; do python "$$b"; done || echo "no benchmarks yet"
+
+clean: ## Remove build outputs and the environment
+	rm -rf "$(BUILD)" "$(VENV)" .pytest_cache .ruff_cache

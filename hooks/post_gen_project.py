@@ -1,0 +1,66 @@
+"""Finish the generated project: a git repository with DVC ready and a first commit.
+
+Small named functions plus main(), importable and unit-tested (tests/test_hooks.py).
+The DVC configuration itself (.dvc/config with the chosen remote) is a rendered file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+COMMIT_MESSAGE = "Initial commit from cookiecutter-gitops-ml"
+
+
+def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+
+
+def git_identity(cwd: Path, author_name: str, author_email: str) -> list[str]:
+    """Use the author from the answers only where git has no identity configured."""
+    configured = subprocess.run(
+        ["git", "config", "user.email"], cwd=cwd, capture_output=True, text=True
+    ).stdout.strip()
+    if configured:
+        return []
+    return ["-c", f"user.name={author_name}", "-c", f"user.email={author_email}"]
+
+
+def init_git(project_dir: Path, author_name: str, author_email: str) -> bool:
+    """`git init -b main` and commit everything; skip with a message where git is missing."""
+    if shutil.which("git") is None:
+        print(
+            "git was not found: skipped 'git init' and the first commit. Install git, then run "
+            "'git init -b main && git add -A && git commit -m \"Initial commit\"' in the project."
+        )
+        return False
+    git("init", "-b", "main", cwd=project_dir)
+    git("add", "-A", cwd=project_dir)
+    identity = git_identity(project_dir, author_name, author_email)
+    git(*identity, "commit", "-q", "-m", COMMIT_MESSAGE, cwd=project_dir)
+    return True
+
+
+def local_remote_path(project_dir: Path, remote: str, url: str) -> Path | None:
+    """The directory a `local` DVC remote points at (relative URLs are resolved from the project)."""
+    if remote != "local":
+        return None
+    path = Path(url).expanduser()
+    return path if path.is_absolute() else (project_dir / path).resolve()
+
+
+def main(answers: dict[str, str], project_dir: Path) -> int:
+    init_git(project_dir, answers["author_name"], answers["author_email"])
+    storage = local_remote_path(project_dir, answers["dvc_remote"], answers["dvc_remote_url"])
+    if storage is not None:
+        storage.mkdir(parents=True, exist_ok=True)
+        print(f"DVC remote 'storage' is the local directory {storage}")
+    print(f"Ready: cd {project_dir.name} && make repro")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(json.loads(r"""{{ cookiecutter | tojson }}"""), Path.cwd()))

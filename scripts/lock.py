@@ -1,0 +1,63 @@
+"""Pin the generated project's dependencies and this repo's dev environment (`make lock`).
+
+Writes `{{cookiecutter.project_slug}}/requirements.lock`: one universal lock per DVC remote
+choice, selected by Jinja at generation time. Then `requirements-dev.lock` for this repo,
+constrained to the generated project's `local` lock so that the tests' shared environment
+has exactly the versions a generated project installs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_LOCK = ROOT / "{{cookiecutter.project_slug}}" / "requirements.lock"
+DEV_LOCK = ROOT / "requirements-dev.lock"
+REMOTES = ("local", "s3", "gcs", "azure")
+PYTHON_FLOOR = "3.10"
+HEADER = "# Pinned by `make lock` (uv pip compile --universal); edit pyproject.toml, not this file.\n"
+
+
+def compile_lock(sources: list[Path], *extra: str) -> str:
+    command = [
+        "uv", "pip", "compile", *map(str, sources), "--extra", "dev", "--universal",
+        "--python-version", PYTHON_FLOOR, "--no-header", "--no-annotate", "--quiet", *extra,
+    ]  # fmt: skip
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def render(remote: str, out: Path) -> Path:
+    context = {"dvc_remote": remote, "dvc_remote_url": "", "project_slug": f"lock-{remote}"}
+    context["dvc_remote_url"] = {"local": "../storage", "s3": "s3://b/p", "gcs": "gs://b/p"}.get(
+        remote, "azure://b/p"
+    )
+    path = cookiecutter(
+        str(ROOT), no_input=True, extra_context=context, output_dir=str(out), accept_hooks=False
+    )
+    return Path(path)
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        locks = {remote: compile_lock([render(remote, Path(tmp)) / "pyproject.toml"]) for remote in REMOTES}
+        blocks = []
+        for index, remote in enumerate(REMOTES):
+            keyword = "if" if index == 0 else "elif"
+            blocks.append(f"{{% {keyword} cookiecutter.dvc_remote == '{remote}' -%}}\n{locks[remote]}")
+        TEMPLATE_LOCK.write_text(HEADER + "".join(blocks) + "{% endif -%}\n", encoding="utf-8")
+        constraints = Path(tmp) / "constraints.txt"
+        constraints.write_text(locks["local"], encoding="utf-8")
+        project = render("local", Path(tmp) / "dev")
+        dev = compile_lock([ROOT / "pyproject.toml", project / "pyproject.toml"], "-c", str(constraints))
+        DEV_LOCK.write_text(HEADER + dev, encoding="utf-8")
+    print(f"wrote {TEMPLATE_LOCK.relative_to(ROOT)} and {DEV_LOCK.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Typed view of params.yaml: unknown keys and bad values fail fast with the key's name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PARAMS_FILE = Path("params.yaml")
+
+ProblemType = Literal["classification", "regression"]
+ModelName = Literal["logistic_regression", "ridge", "random_forest", "gradient_boosting"]
+MODELS_BY_PROBLEM: dict[str, set[str]] = {
+    "classification": {"logistic_regression", "random_forest", "gradient_boosting"},
+    "regression": {"ridge", "random_forest", "gradient_boosting"},
+}
+HIGHER_IS_BETTER = {
+    "accuracy": True,
+    "precision": True,
+    "recall": True,
+    "f1": True,
+    "roc_auc": True,
+    "r2": True,
+    "rmse": False,
+    "mae": False,
+}
+METRICS_BY_PROBLEM = {
+    "classification": {"accuracy", "precision", "recall", "f1", "roc_auc"},
+    "regression": {"rmse", "mae", "r2"},
+}
+
+
+class ParamsError(ValueError):
+    """params.yaml is missing, unreadable or does not match the expected settings."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(Strict):
+    source: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    test_size: float = Field(gt=0, lt=1)
+    seed: int
+
+
+class FeaturizeParams(Strict):
+    numeric_impute: Literal["mean", "median", "most_frequent"] = "median"
+    categorical_impute: Literal["most_frequent", "constant"] = "most_frequent"
+    scale_numeric: bool = True
+    max_categories: int | None = Field(default=20, ge=2)
+
+
+class LogisticRegressionParams(Strict):
+    C: float = Field(default=1.0, gt=0)
+    max_iter: int = Field(default=1000, ge=1)
+
+
+class RidgeParams(Strict):
+    alpha: float = Field(default=1.0, ge=0)
+
+
+class RandomForestParams(Strict):
+    n_estimators: int = Field(default=200, ge=1)
+    max_depth: int | None = Field(default=None, ge=1)
+    min_samples_leaf: int = Field(default=1, ge=1)
+
+
+class GradientBoostingParams(Strict):
+    learning_rate: float = Field(default=0.1, gt=0)
+    max_iter: int = Field(default=200, ge=1)
+    max_depth: int | None = Field(default=None, ge=1)
+
+
+class TrainParams(Strict):
+    model: ModelName
+    seed: int
+    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+    ridge: RidgeParams = RidgeParams()
+    random_forest: RandomForestParams = RandomForestParams()
+    gradient_boosting: GradientBoostingParams = GradientBoostingParams()
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters of the selected model family."""
+        return getattr(self, self.model).model_dump()
+
+
+class EvaluateParams(Strict):
+    primary_metric: str
+
+    @property
+    def higher_is_better(self) -> bool:
+        return HIGHER_IS_BETTER[self.primary_metric]
+
+
+class MlflowParams(Strict):
+    experiment: str = Field(min_length=1)
+    registered_model: str = Field(min_length=1)
+
+
+class TuneParams(Strict):
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+class Params(Strict):
+    problem_type: ProblemType
+    data: DataParams
+    featurize: FeaturizeParams = FeaturizeParams()
+    train: TrainParams
+    evaluate: EvaluateParams
+    mlflow: MlflowParams
+    tune: TuneParams = TuneParams()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Params:
+        allowed = MODELS_BY_PROBLEM[self.problem_type]
+        if self.train.model not in allowed:
+            raise ValueError(
+                f"train.model {self.train.model!r} does not fit problem_type "
+                f"{self.problem_type!r}; choose one of {sorted(allowed)}"
+            )
+        metrics = METRICS_BY_PROBLEM[self.problem_type]
+        if self.evaluate.primary_metric not in metrics:
+            raise ValueError(
+                f"evaluate.primary_metric {self.evaluate.primary_metric!r} is not a "
+                f"{self.problem_type} metric; choose one of {sorted(metrics)}"
+            )
+        return self
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"unknown key '{key}'"
+    if error["type"] == "missing":
+        return f"missing key '{key}'"
+    if not key:
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"'{key}': {error['msg']}"
+
+
+def parse_params(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
+    """Validate already-loaded YAML data; the error names every offending key."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping of settings, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error) for error in exc.errors())
+        raise ParamsError(f"{source}: {problems}") from None
+
+
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ParamsError(f"{path} not found: run commands from the project root") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path} is not valid YAML: {exc}") from None
+    return parse_params(raw, str(path))
