@@ -45,14 +45,22 @@ def init_git(project_dir: Path, author_name: str, author_email: str) -> bool:
 
 
 def local_remote_path(project_dir: Path, remote: str, url: str) -> Path | None:
-    """The directory a `local` DVC remote points at (relative URLs are resolved from the project)."""
+    """The directory a `local` DVC remote points at (a relative URL starts at the project)."""
     if remote != "local":
         return None
     path = Path(url).expanduser()
     return path if path.is_absolute() else (project_dir / path).resolve()
 
 
+def remove_empty_kserve_dir(project_dir: Path, deploy_target: str) -> None:
+    """kserve/ keeps files only for deploy_target=kserve (their names are conditional)."""
+    kserve = project_dir / "kserve"
+    if deploy_target != "kserve" and kserve.is_dir() and not any(kserve.iterdir()):
+        kserve.rmdir()
+
+
 def main(answers: dict[str, str], project_dir: Path) -> int:
+    remove_empty_kserve_dir(project_dir, answers.get("deploy_target", "local"))
     init_git(project_dir, answers["author_name"], answers["author_email"])
     storage = local_remote_path(project_dir, answers["dvc_remote"], answers["dvc_remote_url"])
     if storage is not None:

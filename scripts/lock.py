@@ -20,7 +20,7 @@ TEMPLATE_LOCK = ROOT / "{{cookiecutter.project_slug}}" / "requirements.lock"
 DEV_LOCK = ROOT / "requirements-dev.lock"
 REMOTES = ("local", "s3", "gcs", "azure")
 PYTHON_FLOOR = "3.10"
-HEADER = "# Pinned by `make lock` (uv pip compile --universal); edit pyproject.toml, not this file.\n"
+HEADER = "# Pinned by `make lock` (uv pip compile --universal): edit pyproject.toml instead.\n"
 
 
 def compile_lock(sources: list[Path], *extra: str) -> str:
@@ -44,16 +44,21 @@ def render(remote: str, out: Path) -> Path:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        locks = {remote: compile_lock([render(remote, Path(tmp)) / "pyproject.toml"]) for remote in REMOTES}
+        locks = {
+            remote: compile_lock([render(remote, Path(tmp)) / "pyproject.toml"])
+            for remote in REMOTES
+        }
         blocks = []
         for index, remote in enumerate(REMOTES):
             keyword = "if" if index == 0 else "elif"
-            blocks.append(f"{{% {keyword} cookiecutter.dvc_remote == '{remote}' -%}}\n{locks[remote]}")
+            condition = f"{{% {keyword} cookiecutter.dvc_remote == '{remote}' -%}}"
+            blocks.append(f"{condition}\n{locks[remote]}")
         TEMPLATE_LOCK.write_text(HEADER + "".join(blocks) + "{% endif -%}\n", encoding="utf-8")
         constraints = Path(tmp) / "constraints.txt"
         constraints.write_text(locks["local"], encoding="utf-8")
         project = render("local", Path(tmp) / "dev")
-        dev = compile_lock([ROOT / "pyproject.toml", project / "pyproject.toml"], "-c", str(constraints))
+        sources = [ROOT / "pyproject.toml", project / "pyproject.toml"]
+        dev = compile_lock(sources, "-c", str(constraints))
         DEV_LOCK.write_text(HEADER + dev, encoding="utf-8")
     print(f"wrote {TEMPLATE_LOCK.relative_to(ROOT)} and {DEV_LOCK.relative_to(ROOT)}")
     return 0

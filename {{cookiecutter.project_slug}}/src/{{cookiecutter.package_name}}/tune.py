@@ -1,20 +1,24 @@
-"""Hyperparameter search the DVC way: one `dvc exp run -S key=value` per grid point.
+"""Hyperparameter search the DVC way: one `dvc exp run --temp -S key=value` per grid point.
 
 `make tune` runs this, then prints `dvc exp show --md` sorted by evaluate.primary_metric.
-Compare with `dvc exp show`, keep the winner with `dvc exp apply <name>` and commit.
+Experiments run in temporary copies, so the workspace is left as it was; their MLflow runs
+go to this project's tracking store. Keep the winner with `dvc exp apply <name>` and commit.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .cli import PipelineError, run
+from . import tracking
 from .config import HIGHER_IS_BETTER, load_params
 
 METRICS_FILE = "reports/metrics.json"
@@ -23,22 +27,35 @@ METRICS_FILE = "reports/metrics.json"
 def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """Every combination of the grid, in a stable order."""
     keys = sorted(grid)
-    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(grid[k] for k in keys))]
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(grid[k] for k in keys))
+    ]
 
 
 def set_arguments(point: dict[str, Any]) -> list[str]:
     """`-S key=value` arguments; values as YAML so null/true/1e-3 keep their type."""
     arguments: list[str] = []
     for key, value in point.items():
-        rendered = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+        rendered = (
+            yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+        )
         arguments += ["-S", f"{key}={rendered}"]
     return arguments
+
+
+def absolute_tracking_uri(uri: str) -> str:
+    """A relative sqlite store would land in each experiment's temporary copy: anchor it here."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
+        return prefix + str(Path(uri[len(prefix) :]).resolve())
+    return uri
 
 
 def show_command(metric: str) -> list[str]:
     order = "desc" if HIGHER_IS_BETTER[metric] else "asc"
     return [
-        "dvc", "exp", "show", "--md", "--no-pager",
+        "dvc", "exp", "show", "--md", "--no-pager", "--only-changed",
         "--sort-by", f"{METRICS_FILE}:{metric}", "--sort-order", order,
     ]  # fmt: skip
 
@@ -52,11 +69,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     points = grid_points(params.tune.grid)
     if not points:
         raise PipelineError("tune.grid in params.yaml is empty: add keys with lists of values")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": absolute_tracking_uri(tracking.tracking_uri())}
     for number, point in enumerate(points, start=1):
-        command = ["dvc", "exp", "run", *set_arguments(point)]
-        print(f"tune: experiment {number}/{len(points)}: {' '.join(command[3:])}", flush=True)
+        command = ["dvc", "exp", "run", "--temp", *set_arguments(point)]
+        print(f"tune: experiment {number}/{len(points)}: {' '.join(command[4:])}", flush=True)
         if not args.dry_run:
-            subprocess.run(command, check=True)
+            subprocess.run(command, check=True, env=env)
     command = show_command(params.evaluate.primary_metric)
     if args.dry_run:
         print(" ".join(command))

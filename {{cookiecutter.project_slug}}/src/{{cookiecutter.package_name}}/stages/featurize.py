@@ -32,9 +32,7 @@ def build_preprocessor(params: FeaturizeParams) -> ColumnTransformer:
             (
                 "onehot",
                 OneHotEncoder(
-                    handle_unknown="infrequent_if_exist"
-                    if params.max_categories
-                    else "ignore",
+                    handle_unknown="infrequent_if_exist" if params.max_categories else "ignore",
                     max_categories=params.max_categories,
                     sparse_output=False,
                 ),

@@ -143,7 +143,9 @@ def render_html(summary: dict[str, Any]) -> str:
                 describe_failure(split, failure).split(": ", 1)[-1],
                 failure.get("why") or "",
             ]
-            rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+            rows.append(
+                "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
+            )
     counts = ", ".join(
         f"{split}: {r['rows']} rows, {r['evaluated']} expectations, {len(r['failed'])} failed"
         for split, r in summary["splits"].items()

@@ -1,0 +1,46 @@
+"""The docs that can drift from the template are checked against it."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import options_doc  # noqa: E402
+
+
+def test_options_page_is_generated_from_cookiecutter_json():
+    committed = (ROOT / "docs" / "options.md").read_text(encoding="utf-8")
+    assert committed == options_doc.render(), "docs/options.md is stale: run `make docs`"
+
+
+def test_every_option_has_a_prompt_and_a_note():
+    config = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
+    options = [key for key in config if not key.startswith("_")]
+    missing_prompts = [key for key in options if key not in config["__prompts__"]]
+    assert missing_prompts == []
+    derived = [key for key in options if "{{" in str(config[key]) or "{%" in str(config[key])]
+    assert [key for key in derived if key not in options_doc.NOTES] == []
+
+
+def test_readmes_open_with_their_two_commands():
+    root = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```bash\n(.*?)```", root, re.S).group(1)
+    assert [line.split()[:2] for line in first_block.strip().splitlines()] == [
+        ["make", "demo"],
+        ["make", "test"],
+    ]
+    generated = (ROOT / "{{cookiecutter.project_slug}}" / "README.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```bash\n(.*?)```", generated, re.S).group(1)
+    assert [line.split()[:2] for line in first_block.strip().splitlines()] == [
+        ["make", "demo"],
+        ["make", "test"],
+    ]
+
+
+def test_ci_runs_make_test():
+    assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

@@ -1,0 +1,74 @@
+"""ingest: the demo data, CSV sources and a deterministic, stratified split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.cli import PipelineError
+from {{ cookiecutter.package_name }}.stages import ingest
+
+
+def test_split_is_deterministic_and_sized(demo_frame, params):
+    train, test = ingest.split(demo_frame, params.data, params.problem_type)
+    again, _ = ingest.split(demo_frame, params.data, params.problem_type)
+    assert len(train) + len(test) == len(demo_frame)
+    assert len(test) == pytest.approx(len(demo_frame) * params.data.test_size, abs=1)
+    pd.testing.assert_frame_equal(train, again)
+
+
+{% if cookiecutter.problem_type == 'classification' -%}
+def test_classification_split_is_stratified(demo_frame, params):
+    train, test = ingest.split(demo_frame, params.data, params.problem_type)
+    target = params.data.target
+    share_train = train[target].value_counts(normalize=True).sort_index()
+    share_test = test[target].value_counts(normalize=True).sort_index()
+    assert (share_train - share_test).abs().max() < 0.02
+
+
+{% endif -%}
+
+def test_demo_has_the_target_column(demo_frame, params):
+    assert params.data.target in demo_frame.columns
+    assert demo_frame[params.data.target].notna().all()
+
+
+def test_csv_source_is_read_as_is(tmp_path: Path, mixed_frame, params):
+    path = tmp_path / "data.csv"
+    mixed_frame.to_csv(path, index=False)
+    loaded = ingest.load_source(str(path), params.problem_type, params.data.target)
+    assert list(loaded.columns) == list(mixed_frame.columns)
+    assert len(loaded) == len(mixed_frame)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path, params):
+    with pytest.raises(PipelineError, match="does not exist"):
+        ingest.load_source(str(tmp_path / "nope.csv"), params.problem_type, params.data.target)
+
+
+def test_empty_file_is_a_clear_error(tmp_path: Path, params):
+    path = tmp_path / "empty.csv"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(PipelineError, match="is empty"):
+        ingest.load_source(str(path), params.problem_type, params.data.target)
+
+
+def test_header_only_file_is_a_clear_error(tmp_path: Path, params):
+    path = tmp_path / "header.csv"
+    path.write_text(f"a,b,{params.data.target}\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match="no rows"):
+        ingest.load_source(str(path), params.problem_type, params.data.target)
+
+
+def test_missing_target_column_is_named(tmp_path: Path, mixed_frame, params):
+    path = tmp_path / "data.csv"
+    mixed_frame.drop(columns=[params.data.target]).to_csv(path, index=False)
+    with pytest.raises(PipelineError, match=f"no target column '{params.data.target}'"):
+        ingest.load_source(str(path), params.problem_type, params.data.target)
+
+
+def test_main_writes_both_splits(in_tmp_project: Path):
+    ingest.main(["--train", "out/train.csv", "--test", "out/test.csv"])
+    assert len(pd.read_csv("out/train.csv")) > len(pd.read_csv("out/test.csv")) > 0

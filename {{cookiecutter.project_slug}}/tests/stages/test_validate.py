@@ -1,0 +1,60 @@
+"""validate: failures are reported per expectation, with the column and bad examples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.cli import PipelineError
+from {{ cookiecutter.package_name }}.stages import validate
+from {{ cookiecutter.package_name }}.suite import build_suite
+
+
+@pytest.fixture
+def suite(mixed_frame, params):
+    return build_suite(mixed_frame, params.data.target, params.problem_type)
+
+
+def test_good_data_passes(mixed_frame, suite):
+    summary = validate.validate_splits({"train": mixed_frame}, suite)
+    assert summary["success"]
+    assert summary["splits"]["train"]["failed"] == []
+
+
+def test_failure_names_column_and_examples(mixed_frame, suite):
+    broken = mixed_frame.copy()
+    broken.loc[0, "age"] = 999
+    summary = validate.validate_splits({"train": broken}, suite)
+    assert not summary["success"]
+    [failure] = summary["splits"]["train"]["failed"]
+    assert failure["column"] == "age"
+    assert failure["expectation"] == "expect_column_values_to_be_between"
+    assert failure["examples"] == [999]
+    line = validate.describe_failure("train", failure)
+    assert "column 'age'" in line and "999" in line
+
+
+def test_main_writes_reports_and_exits_nonzero(tmp_path: Path, mixed_frame, suite):
+    suite_path = tmp_path / "suite.json"
+    suite_path.write_text(json.dumps(suite), encoding="utf-8")
+    broken = mixed_frame.drop(columns=["plan"])
+    broken.to_csv(tmp_path / "train.csv", index=False)
+    mixed_frame.to_csv(tmp_path / "test.csv", index=False)
+    args = [
+        "--suite", str(suite_path),
+        "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+        "--summary", str(tmp_path / "validation.json"), "--html", str(tmp_path / "v.html"),
+    ]  # fmt: skip
+    with pytest.raises(PipelineError, match=r"missing columns \['plan'\]"):
+        validate.main(args)
+    summary = json.loads((tmp_path / "validation.json").read_text(encoding="utf-8"))
+    assert summary["success"] is False
+    assert summary["splits"]["test"]["success"] is True
+    assert "FAILED" in (tmp_path / "v.html").read_text(encoding="utf-8")
+
+
+def test_missing_suite_says_how_to_create_it(tmp_path: Path):
+    with pytest.raises(PipelineError, match="make expectations"):
+        validate.load_suite(tmp_path / "suite.json")
