@@ -66,6 +66,12 @@ def errors(answers: dict[str, str]) -> list[str]:
             f"dvc_remote_url {answers['dvc_remote_url']!r} must start with {prefix} for "
             f"dvc_remote '{answers['dvc_remote']}'."
         )
+    runner = answers.get("training_runner", "github")
+    if runner != "github" and answers["dvc_remote"] == "local":
+        found.append(
+            f"training_runner {runner!r} trains on a cloud machine that cannot reach a local "
+            "DVC remote: choose dvc_remote s3, gcs or azure, or training_runner 'github'."
+        )
     return found
 
 

@@ -16,7 +16,8 @@ from .cases import case_id, cases
 from .conftest import SHARED_VENV, render_project
 from .expected_tree import expected_files
 
-LEFTOVER = re.compile(r"\{\{|\{%|cookiecutter\.")
+# `cookiecutter.json` / `.cookiecutter.json` are file names, not variables.
+LEFTOVER = re.compile(r"\{\{|\{%|\bcookiecutter\.(?!json\b)")
 # GitHub expressions are the one legitimate "${{" in generated files.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 

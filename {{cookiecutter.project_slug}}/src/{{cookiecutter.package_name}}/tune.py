@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from .cli import PipelineError, run
 from . import tracking
+from .cli import PipelineError, run
 from .config import HIGHER_IS_BETTER, load_params
 
 METRICS_FILE = "reports/metrics.json"

@@ -1,0 +1,600 @@
+"""Build the pull-request model report (Markdown) and post it as one sticky PR comment.
+
+Pure builders (`metrics_section`, `params_section`, `validation_section`, `data_section`,
+`plots_section`, `build_report`) take plain data and return Markdown, so they are unit-tested
+in-process. `collect_*` functions gather that data with `dvc`/`git`; `post_*` functions build
+the CML or gh command lines. The action (action.yml) is thin glue around `main()`.
+
+Standard library only, plus pandas/scipy/dvc for the data summary: they come from the
+project's own environment, which the `setup` action puts on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PLOT_DELIVERY = ("artifact", "cml-publish", "none")
+BACKENDS = ("cml", "gh")
+TITLE = re.compile(r"^[A-Za-z0-9 ._-]{1,80}$")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".gif"}
+EXAMPLES = 5
+
+
+class ReportError(RuntimeError):
+    """An input or environment problem the user must fix; printed as ::error::."""
+
+
+def fmt(value: Any) -> str:
+    """One number format for every table: up to 6 significant digits, '-' when missing."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return f"{value:.6g}"
+    return str(value)
+
+
+def fmt_change(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value == 0:
+            return "0"
+        return f"{value:+.6g}"
+    return str(value)
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- metrics and params
+
+
+def metrics_section(diff: Mapping[str, Any] | None, base: str, trained: bool = True) -> str:
+    """`dvc metrics diff <base> --json --all` as a table: base value, PR value, change."""
+    lines = ["### Metrics"]
+    if not trained:
+        lines.append(
+            "Training did not run on this pull request, so there are no new metrics to "
+            "compare. Fix the failures above and push again."
+        )
+        return "\n\n".join(lines)
+    if not diff:
+        lines.append(f"No metrics found in this pull request or on `{base}`.")
+        return "\n\n".join(lines)
+    several = len(diff) > 1
+    header = (["File"] if several else []) + ["Metric", base, "this PR", "Change"]
+    rows = []
+    for path in sorted(diff):
+        for name in sorted(diff[path]):
+            entry = diff[path][name] or {}
+            old, new = entry.get("old"), entry.get("new")
+            change = entry.get("diff")
+            if change is None and isinstance(old, int | float) and isinstance(new, int | float):
+                change = new - old
+            row = [name, fmt(old), fmt(new), fmt_change(change)]
+            rows.append(([f"`{path}`"] if several else []) + row)
+    lines.append(table(header, rows))
+    return "\n\n".join(lines)
+
+
+def params_section(diff: Mapping[str, Any] | None, base: str) -> str:
+    """`dvc params diff <base> --json`: only the parameters this PR changed."""
+    lines = ["### Changed parameters"]
+    rows = [
+        [f"`{name}`", fmt(entry.get("old")), fmt(entry.get("new"))]
+        for path in sorted(diff or {})
+        for name, entry in sorted((diff or {})[path].items())
+    ]
+    if rows:
+        lines.append(table(["Parameter", base, "this PR"], rows))
+    else:
+        lines.append(f"No parameter differs from `{base}`.")
+    return "\n\n".join(lines)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def failure_detail(failure: Mapping[str, Any]) -> str:
+    parts = []
+    if failure.get("missing_columns"):
+        parts.append(f"missing columns {', '.join(map(str, failure['missing_columns']))}")
+    if failure.get("unexpected_columns"):
+        parts.append(f"unexpected columns {', '.join(map(str, failure['unexpected_columns']))}")
+    if "unexpected_count" in failure:
+        examples = ", ".join(fmt(v) for v in (failure.get("examples") or [])[:EXAMPLES])
+        parts.append(f"{failure['unexpected_count']} bad values (e.g. {examples})")
+    elif "observed" in failure:
+        parts.append(f"observed {fmt(failure['observed'])}")
+    if failure.get("error"):
+        parts.append(str(failure["error"]))
+    return "; ".join(parts) or "-"
+
+
+def validation_section(summary: Mapping[str, Any] | None) -> str:
+    """The validate stage's JSON summary: verdict, per-split counts, each failed expectation."""
+    lines = ["### Data validation"]
+    if summary is None:
+        lines.append("Data validation did not run (see the job log).")
+        return "\n\n".join(lines)
+    splits = summary.get("splits", {})
+    counts = ", ".join(
+        f"{name}: {r.get('rows', '?')} rows, {r.get('evaluated', '?')} expectations"
+        for name, r in splits.items()
+    )
+    failed = [(name, failure) for name, r in splits.items() for failure in r.get("failed", [])]
+    if summary.get("success"):
+        lines.append(f"✅ **Passed**: suite `{summary.get('suite', '?')}` ({counts}).")
+        return "\n\n".join(lines)
+    lines.append(
+        f"❌ **Failed**: {len(failed)} expectation(s) of suite `{summary.get('suite', '?')}` "
+        f"failed ({counts}). Nothing downstream ran on this data."
+    )
+    rows = [
+        [
+            name,
+            f"`{failure.get('expectation')}`",
+            f"`{failure['column']}`" if failure.get("column") else "(table)",
+            failure_detail(failure),
+            failure.get("why") or "",
+        ]
+        for name, failure in failed
+    ]
+    lines.append(table(["Split", "Expectation", "Column", "Detail", "Why it exists"], rows))
+    return "\n\n".join(lines)
+
+
+# ---------------------------------------------------------------- data summary
+
+
+@dataclass
+class DatasetComparison:
+    name: str
+    base_rows: int | None
+    rows: int
+    added_columns: list[str] = field(default_factory=list)
+    removed_columns: list[str] = field(default_factory=list)
+    type_changes: list[tuple[str, str, str]] = field(default_factory=list)
+    drifted: list[tuple[str, float]] = field(default_factory=list)
+    note: str = ""
+
+
+def compare_frames(name: str, current: Any, base: Any, threshold: float) -> DatasetComparison:
+    """Rows, schema changes and drifted columns of one dataset, PR (`current`) vs base.
+
+    Drift: two-sample Kolmogorov-Smirnov test for numeric columns, chi-squared test on the
+    category counts for the others; a column drifts when the p-value is below `threshold`.
+    """
+    from scipy import stats
+
+    result = DatasetComparison(name=name, base_rows=None, rows=len(current))
+    if base is None:
+        return result
+    result.base_rows = len(base)
+    current_cols, base_cols = list(current.columns), list(base.columns)
+    result.added_columns = [c for c in current_cols if c not in base_cols]
+    result.removed_columns = [c for c in base_cols if c not in current_cols]
+    for column in (c for c in current_cols if c in base_cols):
+        new_type, old_type = str(current[column].dtype), str(base[column].dtype)
+        if new_type != old_type:
+            result.type_changes.append((column, old_type, new_type))
+            continue
+        new, old = current[column].dropna(), base[column].dropna()
+        if len(new) < 2 or len(old) < 2:
+            continue
+        if new.dtype.kind in "biuf":
+            p_value = float(stats.ks_2samp(old.to_numpy(), new.to_numpy()).pvalue)
+        else:
+            categories = sorted(set(old.astype(str)) | set(new.astype(str)))
+            if len(categories) < 2:
+                continue
+            old_counts = old.astype(str).value_counts().reindex(categories, fill_value=0)
+            new_counts = new.astype(str).value_counts().reindex(categories, fill_value=0)
+            p_value = float(stats.chi2_contingency([old_counts, new_counts]).pvalue)
+        if p_value < threshold:
+            result.drifted.append((column, p_value))
+    return result
+
+
+def data_section(
+    comparisons: Sequence[DatasetComparison], base: str, threshold: float, note: str = ""
+) -> str:
+    lines = [f"### Data: this PR vs `{base}`"]
+    if note:
+        lines.append(note)
+    if not comparisons:
+        if not note:
+            lines.append("No datasets to compare.")
+        return "\n\n".join(lines)
+    rows = []
+    for item in comparisons:
+        change = None if item.base_rows is None else item.rows - item.base_rows
+        schema = []
+        if item.added_columns:
+            schema.append("added " + ", ".join(f"`{c}`" for c in item.added_columns))
+        if item.removed_columns:
+            schema.append("removed " + ", ".join(f"`{c}`" for c in item.removed_columns))
+        schema += [f"`{c}` {old} → {new}" for c, old, new in item.type_changes]
+        if item.base_rows is None:
+            schema_text = item.note or f"not available on `{base}`"
+            drift_text = "-"
+        else:
+            schema_text = "; ".join(schema) or "unchanged"
+            drift_text = (
+                ", ".join(f"`{c}` (p={p:.2g})" for c, p in item.drifted) if item.drifted else "none"
+            )
+        rows.append(
+            [
+                f"`{item.name}`",
+                fmt(item.base_rows),
+                fmt(item.rows),
+                fmt_change(change),
+                schema_text,
+                drift_text,
+            ]
+        )
+    lines.append(
+        table(["Dataset", f"{base} rows", "PR rows", "Change", "Schema", "Drifted columns"], rows)
+    )
+    lines.append(
+        f"Drift: Kolmogorov-Smirnov (numeric) or chi-squared (categorical) test, p < {threshold}."
+    )
+    return "\n\n".join(lines)
+
+
+# ---------------------------------------------------------------- plots
+
+
+def plot_files(plots_dir: Path) -> list[Path]:
+    if not plots_dir.is_dir():
+        return []
+    return sorted(p for p in plots_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def plots_section(plots: Sequence[str], delivery: str, artifact_url: str = "") -> str:
+    """How the images reach the reader depends on `plot-delivery` (documented in docs/actions.md).
+
+    artifact: images stay private in a workflow artifact, the report links to it.
+    cml-publish: the report embeds local paths; CML uploads them to its public asset server.
+    none: the report only names the files.
+    """
+    lines = ["### Plots"]
+    if not plots:
+        lines.append("No plot images were produced.")
+        return "\n\n".join(lines)
+    if delivery == "cml-publish":
+        lines += [f"![{Path(p).name}]({p})" for p in plots]
+        return "\n\n".join(lines)
+    names = ", ".join(f"`{Path(p).name}`" for p in plots)
+    if delivery == "artifact" and artifact_url:
+        lines.append(f"Images in the workflow artifact [plots]({artifact_url}): {names}.")
+    elif delivery == "artifact":
+        lines.append(f"Images in this run's workflow artifacts: {names}.")
+    else:
+        lines.append(f"Images (not attached, `plot-delivery: none`): {names}.")
+    return "\n\n".join(lines)
+
+
+# ---------------------------------------------------------------- whole report
+
+
+def build_report(
+    *,
+    title: str,
+    base: str,
+    head: str,
+    metrics: str,
+    params: str,
+    validation: str,
+    data: str,
+    plots: str,
+    run_url: str = "",
+) -> str:
+    heading = f"## {title}: `{head}` vs `{base}`" if head else f"## {title} vs `{base}`"
+    parts = [heading, validation, metrics, params, data, plots]
+    if run_url:
+        parts.append(f"[Workflow run]({run_url})")
+    return "\n\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------- collectors (dvc, git)
+
+
+def _run(command: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def resolve_base(base: str, cwd: Path) -> str | None:
+    """`origin/<base>` (what actions/checkout with fetch-depth: 0 creates), else `<base>`."""
+    for candidate in (f"origin/{base}", base):
+        check = ["git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"]
+        if _run(check, cwd).returncode == 0:
+            return candidate
+    return None
+
+
+def collect_json(command: Sequence[str], cwd: Path) -> dict[str, Any]:
+    result = _run(command, cwd)
+    if result.returncode != 0:
+        raise ReportError(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
+    text = result.stdout.strip()
+    return json.loads(text) if text else {}
+
+
+def read_base_frame(path: str, rev: str, cwd: Path) -> Any:
+    import dvc.api
+    import pandas as pd
+
+    with dvc.api.open(path, repo=str(cwd), rev=rev) as handle:
+        return pd.read_csv(handle)
+
+
+def collect_data(
+    paths: Sequence[str], rev: str | None, cwd: Path, threshold: float
+) -> tuple[list[DatasetComparison], str]:
+    comparisons = []
+    for path in paths:
+        local = cwd / path
+        if not local.is_file():
+            continue
+        import pandas as pd  # only when there is data: the project environment has it
+
+        current = pd.read_csv(local)
+        base, note = None, ""
+        if rev is not None:
+            try:
+                base = read_base_frame(path, rev, cwd)
+            except Exception as exc:  # noqa: BLE001 - any read failure is reported, not fatal
+                note = f"not readable on the base branch ({type(exc).__name__})"
+        item = compare_frames(path, current, base, threshold)
+        item.note = note
+        comparisons.append(item)
+    return comparisons, "" if comparisons else "The PR's datasets were not produced."
+
+
+# ---------------------------------------------------------------- posting
+
+
+def watermark(title: str) -> str:
+    return f"<!-- gitops-ml report: {title} -->"
+
+
+def cml_command(report: Path, title: str, publish: bool) -> list[str]:
+    """One sticky comment: `cml comment update` edits the comment carrying the watermark."""
+    return [
+        "cml",
+        "comment",
+        "update",
+        str(report),
+        f"--watermark-title={title}",
+        "--publish" if publish else "--no-publish",
+    ]
+
+
+def gh_find_command(repository: str, number: str, title: str) -> list[str]:
+    marker = watermark(title)
+    return [
+        "gh",
+        "api",
+        "--paginate",
+        f"repos/{repository}/issues/{number}/comments",
+        "--jq",
+        f'.[] | select(.body | contains("{marker}")) | .id',
+    ]
+
+
+def gh_write_command(repository: str, number: str, body: Path, comment_id: str = "") -> list[str]:
+    if comment_id:
+        return [
+            "gh",
+            "api",
+            "--method",
+            "PATCH",
+            f"repos/{repository}/issues/comments/{comment_id}",
+            "-F",
+            f"body=@{body}",
+        ]
+    return [
+        "gh",
+        "api",
+        "--method",
+        "POST",
+        f"repos/{repository}/issues/{number}/comments",
+        "-F",
+        f"body=@{body}",
+    ]
+
+
+def post(
+    report: Path, backend: str, title: str, publish: bool, repository: str, number: str, cwd: Path
+) -> str:
+    """Post or update the sticky comment; return a one-line description of what happened."""
+    if backend == "cml":
+        if shutil.which("cml") is None:
+            raise ReportError("cml is not on PATH: install it or use backend: gh")
+        result = _run(cml_command(report, title, publish), cwd)
+        if result.returncode != 0:
+            raise ReportError(f"cml comment update failed: {result.stderr.strip()[-500:]}")
+        return f"updated the '{title}' comment with CML"
+    if shutil.which("gh") is None:
+        raise ReportError("gh is not on PATH: install the GitHub CLI or use backend: cml")
+    if not number:
+        raise ReportError("no pull request number: the gh backend only comments on pull requests")
+    body = report.with_suffix(".gh.md")
+    body.write_text(watermark(title) + "\n" + report.read_text(encoding="utf-8"), encoding="utf-8")
+    found = _run(gh_find_command(repository, number, title), cwd)
+    if found.returncode != 0:
+        raise ReportError(f"gh could not list the PR comments: {found.stderr.strip()[-500:]}")
+    ids = found.stdout.split()
+    written = _run(gh_write_command(repository, number, body, ids[0] if ids else ""), cwd)
+    if written.returncode != 0:
+        raise ReportError(f"gh could not write the comment: {written.stderr.strip()[-500:]}")
+    return f"{'updated' if ids else 'created'} the '{title}' comment with gh"
+
+
+# ---------------------------------------------------------------- command line
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    if args.plot_delivery not in PLOT_DELIVERY:
+        raise ReportError(
+            f"plot-delivery must be one of {', '.join(PLOT_DELIVERY)}, got {args.plot_delivery!r}"
+        )
+    if args.backend not in BACKENDS:
+        raise ReportError(f"backend must be one of {', '.join(BACKENDS)}, got {args.backend!r}")
+    if not TITLE.match(args.title):
+        raise ReportError(
+            f"title {args.title!r} must be 1-80 letters, digits, spaces, dots, dashes or "
+            "underscores"
+        )
+    if args.comment not in ("true", "false"):
+        raise ReportError(f"comment must be true or false, got {args.comment!r}")
+    if args.trained not in ("true", "false"):
+        raise ReportError(f"trained must be true or false, got {args.trained!r}")
+    if not args.base:
+        raise ReportError("base-ref is empty: run on pull_request events or set base-ref")
+    try:
+        threshold = float(args.drift_threshold)
+    except ValueError:
+        threshold = -1.0
+    if not 0 < threshold < 1:
+        raise ReportError(
+            f"drift-threshold must be a number between 0 and 1, got {args.drift_threshold!r}"
+        )
+
+
+def build_from_workspace(args: argparse.Namespace, cwd: Path) -> str:
+    threshold = float(args.drift_threshold)
+    rev = resolve_base(args.base, cwd)
+    label = args.base
+    if rev is None:
+        missing = (
+            f"The base branch `{args.base}` is not in this clone: check out with "
+            "`fetch-depth: 0` to compare."
+        )
+        metrics = "### Metrics\n\n" + missing
+        params = "### Changed parameters\n\n" + missing
+        comparisons, note = collect_data(args.data, None, cwd, threshold)
+        data = data_section(comparisons, label, threshold, note)
+    else:
+        trained = args.trained == "true"
+        metrics_diff = (
+            collect_json(["dvc", "metrics", "diff", rev, "--json", "--all"], cwd)
+            if trained
+            else None
+        )
+        metrics = metrics_section(metrics_diff, label, trained=trained)
+        params = params_section(collect_json(["dvc", "params", "diff", rev, "--json"], cwd), label)
+        comparisons, note = collect_data(args.data, rev, cwd, threshold)
+        data = data_section(comparisons, label, threshold, note)
+    summary = None
+    if args.validation_summary:
+        path = cwd / args.validation_summary
+        if path.is_file():
+            summary = json.loads(path.read_text(encoding="utf-8"))
+    plots = [
+        str(p.relative_to(cwd)) if p.is_relative_to(cwd) else str(p)
+        for p in plot_files(cwd / args.plots)
+    ]
+    return build_report(
+        title=args.title,
+        base=label,
+        head=args.head,
+        metrics=metrics,
+        params=params,
+        validation=validation_section(summary),
+        data=data,
+        plots=plots_section(plots, args.plot_delivery, args.artifact_url),
+        run_url=args.run_url,
+    )
+
+
+def append(path_variable: str, text: str) -> None:
+    target = os.environ.get(path_variable)
+    if target:
+        with Path(target).open("a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True, help="where to write the Markdown")
+    parser.add_argument("--title", default="Model report")
+    parser.add_argument("--base", default="")
+    parser.add_argument("--head", default="")
+    parser.add_argument("--trained", default="true")
+    parser.add_argument("--validation-summary", default="")
+    parser.add_argument("--data", nargs="*", default=[])
+    parser.add_argument("--drift-threshold", default="0.05")
+    parser.add_argument("--plots", default="reports/plots")
+    parser.add_argument("--plot-delivery", default="artifact")
+    parser.add_argument("--artifact-url", default="")
+    parser.add_argument("--run-url", default="")
+    parser.add_argument("--comment", default="true")
+    parser.add_argument("--backend", default="cml")
+    parser.add_argument("--repository", default="")
+    parser.add_argument("--pr-number", default="")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, cwd: Path | None = None) -> int:
+    args = parse(argv)
+    cwd = cwd or Path.cwd()
+    try:
+        check_inputs(args)
+        report = build_from_workspace(args, cwd)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report, encoding="utf-8")
+        append("GITHUB_STEP_SUMMARY", report)
+        append("GITHUB_OUTPUT", f"report={args.out}\n")
+        if args.comment == "false":
+            print(
+                "::notice title=Report not posted::This pull request comes from a fork (or "
+                "comment is false): its token cannot comment, so the report is only in the job "
+                "summary."
+            )
+            append("GITHUB_OUTPUT", "posted=false\n")
+            return 0
+        what = post(
+            args.out,
+            args.backend,
+            args.title,
+            args.plot_delivery == "cml-publish",
+            args.repository,
+            args.pr_number,
+            cwd,
+        )
+        print(f"report: {what}")
+        append("GITHUB_OUTPUT", "posted=true\n")
+        return 0
+    except ReportError as exc:
+        print(f"::error title=Model report::{exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

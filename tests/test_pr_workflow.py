@@ -1,0 +1,206 @@
+"""The generated pr.yml, executed end to end with nektos/act (see tests/act_harness.py).
+
+A generated project's `main` (pipeline run, metrics committed, data pushed to a local DVC
+remote) lives in a bare `origin`; each scenario clones it, makes a pull-request branch and
+runs the `model` job of pr.yml for a pull_request event, with a recording `cml` on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .act_harness import ActResult, pull_request_event, run_act
+from .conftest import make, render_project, run
+
+pytestmark = pytest.mark.slow
+
+IDENTITY = ["-c", "user.name=PR Author", "-c", "user.email=author@example.com"]
+WATERMARK = "--watermark-title=Model report"
+ROW = re.compile(
+    r"^\| (?P<name>[\w.]+) \| (?P<base>[^|]+) \| (?P<pr>[^|]+) \| (?P<change>[^|]+) \|$"
+)
+
+
+def git(repo: Path, *args: str) -> str:
+    return run(["git", *args], repo).stdout
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bare repository whose `main` has run its pipeline, with the data in the DVC remote."""
+    base = tmp_path_factory.mktemp("pr-origin")
+    project = render_project(base / "render")
+    make(project, "repro")
+    # The workflow runs in act's copy of the repository: the remote must be an absolute path.
+    run(["dvc", "remote", "modify", "storage", "url", str(base / "dvc-storage")], project)
+    git(project, "add", "-A")
+    git(project, *IDENTITY, "commit", "-q", "-m", "Run the pipeline: metrics and plots")
+    run(["dvc", "push", "-q"], project)
+    bare = base / "origin.git"
+    git(base, "clone", "-q", "--bare", str(project), str(bare))
+    return bare
+
+
+def pull_request(origin: Path, tmp_path: Path, branch: str, change) -> Path:
+    repo = tmp_path / "repo"
+    git(tmp_path, "clone", "-q", str(origin), str(repo))
+    git(repo, "checkout", "-q", "-b", branch)
+    change(repo)
+    git(repo, "add", "-A")
+    git(repo, *IDENTITY, "commit", "-q", "-m", f"PR: {branch}")
+    return repo
+
+
+def lower_c(repo: Path) -> None:
+    params = repo / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    assert "    C: 1.0\n" in text
+    params.write_text(text.replace("    C: 1.0\n", "    C: 0.05\n"), encoding="utf-8")
+
+
+def break_the_data(repo: Path) -> None:
+    """Real data with a unit error: 15 negative radii, fed through data.source."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.loc[:14, "mean radius"] = -5.0
+    frame.to_csv(repo / "data/raw/dataset.csv", index=False)
+    params = repo / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    assert "  source: demo\n" in text
+    params.write_text(text.replace("  source: demo\n", "  source: data/raw/dataset.csv\n"))
+
+
+def act_pr(repo: Path, tmp_path: Path, branch: str, *, fork: bool = False) -> ActResult:
+    event = pull_request_event(7, branch, fork=fork)
+    return run_act(repo, "pull_request", event, workflow="pr.yml", job="model", tmp_path=tmp_path)
+
+
+def metric_rows(markdown: str) -> dict[str, tuple[str, str, str]]:
+    section = markdown.split("### Metrics", 1)[1].split("###", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        match = ROW.match(line.strip())
+        if match and match["name"] != "Metric":
+            rows[match["name"]] = (
+                match["base"].strip(),
+                match["pr"].strip(),
+                match["change"].strip(),
+            )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def good_pr(origin, tmp_path_factory) -> tuple[Path, ActResult]:
+    tmp_path = tmp_path_factory.mktemp("good-pr")
+    repo = pull_request(origin, tmp_path, "tune-c", lower_c)
+    return repo, act_pr(repo, tmp_path, "tune-c")
+
+
+def test_good_pr_succeeds_and_posts_one_sticky_comment(good_pr):
+    _, result = good_pr
+    print(f"act wall time, good PR: {result.seconds:.1f} s")
+    assert result.succeeded, result.tail()
+    assert result.step("Validate the data") == "success"
+    assert result.step("Train (dvc repro with the run-cache)") == "success"
+    assert result.outputs("validate")["success"] == "true"
+    assert result.outputs("validate")["summary"] == "reports/validation.json"
+    assert result.outputs("train")["metrics-path"] == "reports/metrics.json"
+    calls = result.calls("cml")
+    assert len(calls) == 1, calls
+    assert calls[0]["argv"][:2] == ["comment", "update"]
+    assert WATERMARK in calls[0]["argv"]
+    assert "--no-publish" in calls[0]["argv"], "plots must not go to CML's public asset server"
+    assert calls[0]["token"], "cml needs the token to comment"
+
+
+def test_good_pr_report_compares_every_metric_with_main(good_pr):
+    repo, result = good_pr
+    markdown = result.calls("cml")[0]["markdown"]
+    assert markdown.startswith("## Model report: `tune-c` vs `main`")
+    main_metrics = json.loads(git(repo, "show", "origin/main:reports/metrics.json"))
+    rows = metric_rows(markdown)
+    assert set(rows) == set(main_metrics)
+    changed = 0
+    for name, main_value in main_metrics.items():
+        base, pr, change = rows[name]
+        assert base == f"{main_value:.6g}"
+        expected = float(pr) - main_value
+        assert change == "0" if expected == 0 else abs(float(change) - expected) < 1e-5
+        changed += change != "0"
+    assert changed, "lowering C must move at least one metric"
+
+
+def test_good_pr_report_has_params_validation_data_and_plots(good_pr):
+    repo, result = good_pr
+    markdown = result.calls("cml")[0]["markdown"]
+    assert "| `train.logistic_regression.C` | 1 | 0.05 |" in markdown
+    assert "✅ **Passed**: suite `my-ml-project`" in markdown
+    assert "| `data/interim/train.csv` | 455 | 455 | 0 | unchanged | none |" in markdown
+    plots = sorted(p.split("/")[-1] for p in git(repo, "ls-files", "reports/plots").split())
+    images = [p for p in plots if p.endswith(".png")]
+    assert images
+    for image in images:
+        assert f"`{image}`" in markdown
+        assert (result.artifact_dir / "model-report" / "plots" / image).is_file()
+    assert f"[plots](file://{result.artifact_dir}/model-report)" in markdown
+
+
+def test_good_pr_job_summary_holds_the_same_report(good_pr):
+    _, result = good_pr
+    markdown = result.calls("cml")[0]["markdown"]
+    assert markdown in result.summary
+    assert "### Training metrics" in result.summary
+    assert "### Data validation ✅ passed" in result.summary
+
+
+def test_broken_data_fails_at_validation_and_the_report_names_the_expectation(origin, tmp_path):
+    repo = pull_request(origin, tmp_path, "bad-data", break_the_data)
+    result = act_pr(repo, tmp_path, "bad-data")
+    print(f"act wall time, broken-data PR: {result.seconds:.1f} s")
+    assert not result.succeeded
+    assert result.job_results == {"model": "failure"}
+    assert result.step("Validate the data") == "failure"
+    assert result.outputs("validate")["success"] == "false"
+    assert result.step("Train (dvc repro with the run-cache)") in (None, "skipped")
+    errors = result.annotations("error")
+    assert any("expect_column_values_to_be_between failed on mean radius: " in e for e in errors), (
+        errors
+    )
+    calls = result.calls("cml")
+    assert len(calls) == 1, calls
+    markdown = calls[0]["markdown"]
+    assert "❌ **Failed**" in markdown
+    assert "`expect_column_values_to_be_between` | `mean radius` |" in markdown
+    assert "-5" in markdown
+    assert "Training did not run on this pull request" in markdown
+    assert "### Data validation ❌ failed" in result.summary
+
+
+def test_fork_pr_trains_and_summarises_but_does_not_comment(origin, tmp_path):
+    repo = pull_request(origin, tmp_path, "fork-tune", lower_c)
+    result = act_pr(repo, tmp_path, "fork-tune", fork=True)
+    print(f"act wall time, fork PR: {result.seconds:.1f} s")
+    assert result.succeeded, result.tail()
+    assert result.calls("cml") == []
+    assert result.calls("gh") == []
+    notices = result.annotations("notice")
+    assert any("comes from a fork" in n and "job summary" in n for n in notices), notices
+    assert "| `train.logistic_regression.C` | 1 | 0.05 |" in result.summary
+    assert "| Metric | main | this PR | Change |" in result.summary
+
+
+def test_lint_and_test_job_runs_the_projects_own_commands(origin, tmp_path):
+    repo = pull_request(origin, tmp_path, "tune-c", lower_c)
+    event = pull_request_event(7, "tune-c")
+    result = run_act(repo, "pull_request", event, workflow="pr.yml", job="test", tmp_path=tmp_path)
+    print(f"act wall time, lint and test job: {result.seconds:.1f} s")
+    assert result.job_results == {"test": "success"}, result.tail()
+    assert result.step("Lint") == "success"
+    assert result.step("Test") == "success"
+    assert " passed" in result.log
+    assert result.calls("cml") == []
