@@ -1,0 +1,240 @@
+"""actions/promote and actions/deploy, in-process: inputs, the commands they run, outputs and
+job summaries. The generated project's own commands are faked here; tests/test_promote.py and
+tests/test_deploy.py run them for real."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load(relative: str) -> ModuleType:
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem + "_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+promote_action = load("actions/promote/promote_action.py")
+deploy_action = load("actions/deploy/deploy_action.py")
+
+RECORD = {
+    "decision": "not promoted",
+    "reason": "roc_auc candidate 0.9410 vs champion 0.9954, improvement -0.0544, 95% CI "
+    "[-0.1058, -0.0129] does not lie above +0.0000: no evidence the candidate is better, "
+    "champion unchanged",
+    "candidate_version": "3",
+    "champion_version": "2",
+}
+
+
+class Recorder:
+    """Stands in for subprocess: records each command and answers from a script."""
+
+    def __init__(self, answers: dict[str, tuple[int, str, str]] | None = None, on_call=None):
+        self.calls: list[tuple[list[str], dict[str, str]]] = []
+        self.answers = answers or {}
+        self.on_call = on_call
+
+    def __call__(self, command: Sequence[str], env: Mapping[str, str]):
+        self.calls.append((list(command), dict(env)))
+        if self.on_call:
+            self.on_call(list(command))
+        key = " ".join(command[:2])
+        code, out, err = self.answers.get(key, (0, "", ""))
+        return subprocess.CompletedProcess(list(command), code, out, err)
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "out").write_text("")
+    (tmp_path / "summary").write_text("")
+    return {
+        "GITHUB_OUTPUT": str(tmp_path / "out"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+    }
+
+
+def outputs(env: Mapping[str, str]) -> dict[str, str]:
+    lines = Path(env["GITHUB_OUTPUT"]).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "reports" / "promotion").mkdir(parents=True)
+    (root / "Makefile").write_text("promote:\n")
+    return root
+
+
+def write_result(root: Path, record: dict) -> None:
+    (root / "reports" / "promotion" / "record.json").write_text(json.dumps(record))
+    (root / "reports" / "promotion" / "model_card.md").write_text("# Model card: m version 3\n")
+
+
+# --- promote ------------------------------------------------------------------------------
+
+
+def test_promote_not_promoted_succeeds_with_reason_in_summary(tmp_path, github, capsys):
+    root = project(tmp_path)
+    runner = Recorder(on_call=lambda command: write_result(root, RECORD))
+    env = {**github, "PROMOTE_VENV": ".venv", "PROMOTE_TRACKING_URI": ""}
+    assert promote_action.main(env, root, runner) == 0
+    assert runner.calls[0][0] == ["make", "promote", "VENV=.venv"]
+    assert outputs(env) == {
+        "decision": "not promoted",
+        "candidate-version": "3",
+        "champion-version": "2",
+        "record": "reports/promotion/record.json",
+        "model-card": "reports/promotion/model_card.md",
+    }
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "# Model card: m version 3" in summary
+    assert "does not outlive the job" in summary
+    assert "::notice::version 3 not promoted: roc_auc candidate 0.9410" in capsys.readouterr().out
+
+
+def test_promote_passes_the_registry_uri_through_the_environment(tmp_path, github):
+    root = project(tmp_path)
+    promoted = {**RECORD, "decision": "promoted"}
+    runner = Recorder(on_call=lambda command: write_result(root, promoted))
+    env = {**github, "PROMOTE_VENV": ".venv", "PROMOTE_TRACKING_URI": "https://mlflow.example"}
+    assert promote_action.main(env, root, runner) == 0
+    assert runner.calls[0][1]["MLFLOW_TRACKING_URI"] == "https://mlflow.example"
+    assert outputs(env)["champion-version"] == "3"
+    assert "does not outlive" not in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_promote_registry_failure_fails_with_the_reason(tmp_path, github, capsys):
+    root = project(tmp_path)
+    error = "error: MLflow registry at http://x is unreachable or failed; 'champion' was not moved"
+    runner = Recorder({"make promote": (1, "", error)})
+    env = {**github, "PROMOTE_VENV": ".venv", "PROMOTE_TRACKING_URI": ""}
+    assert promote_action.main(env, root, runner) == 1
+    out = capsys.readouterr().out
+    assert "::error::promotion failed, 'champion' unchanged: MLflow registry at http://x" in out
+    assert outputs(env) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PROMOTE_VENV", "--help", "venv must be a directory path"),
+        ("PROMOTE_TRACKING_URI", "mlflow.example", "tracking-uri must be a URI"),
+    ],
+)
+def test_promote_invalid_inputs_fail_with_error(tmp_path, github, capsys, name, value, message):
+    env = {**github, "PROMOTE_VENV": ".venv", "PROMOTE_TRACKING_URI": "", name: value}
+    runner = Recorder()
+    assert promote_action.main(env, project(tmp_path), runner) == 1
+    assert f"::error::{message}" in capsys.readouterr().out
+    assert runner.calls == []
+
+
+def test_promote_without_makefile_names_the_input(tmp_path, github, capsys):
+    env = {**github, "PROMOTE_VENV": ".venv", "PROMOTE_TRACKING_URI": ""}
+    assert promote_action.main(env, tmp_path, Recorder()) == 1
+    assert "set working-directory to the generated project" in capsys.readouterr().out
+
+
+# --- deploy -------------------------------------------------------------------------------
+
+DEPLOY_OUT = """deploy: canary of version 2 beside version 1
+canary 10%: candidate served 4/40 requests, errors 0, p95 12 ms, agreement 100%: ok
+canary 100%: candidate served 40/40 requests, errors 0, p95 11 ms, agreement 100%: ok
+deploy: version 2 serves 100% after 16.7 s
+http://127.0.0.1:51311
+"""
+
+
+def deploy_env(github: dict[str, str], **overrides: str) -> dict[str, str]:
+    values = {
+        "DEPLOY_COMMAND": "deploy",
+        "DEPLOY_TARGET": "local",
+        "DEPLOY_VERSION": "",
+        "DEPLOY_VENV": ".venv",
+        "DEPLOY_TRACKING_URI": "",
+        "DEPLOY_STOP_AFTER": "false",
+    }
+    return {**github, **values, **overrides}
+
+
+def test_deploy_local_reports_url_and_canary_steps(tmp_path, github, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".deploy").mkdir()
+    (tmp_path / ".deploy" / "state.json").write_text(json.dumps({"stable": {"version": "2"}}))
+    runner = Recorder({"make deploy": (0, DEPLOY_OUT, "")})
+    env = deploy_env(github, DEPLOY_VERSION="2")
+    assert deploy_action.main(env, runner) == 0
+    assert runner.calls[0][0] == ["make", "deploy", "VENV=.venv", "VERSION=2"]
+    assert outputs(env) == {"url": "http://127.0.0.1:51311", "version": "2"}
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "| canary 10% | candidate served 4/40 requests" in summary
+    assert "- deploy: version 2 serves 100% after 16.7 s" in summary
+
+
+def test_deploy_local_failure_reports_the_rollback_reason(tmp_path, github, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    stderr = "error: version 3 rolled back: canary at 10%: candidate agrees on 38% < 90%\n"
+    runner = Recorder({"make deploy": (1, "deploy: rolled back to version 2 in 0.8 s\n", stderr)})
+    env = deploy_env(github, DEPLOY_STOP_AFTER="true")
+    assert deploy_action.main(env, runner) == 1
+    assert "::error::version 3 rolled back: canary at 10%" in capsys.readouterr().out
+    assert [call[0][:2] for call in runner.calls] == [["make", "deploy"], ["make", "undeploy"]]
+    assert "FAILED" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEPLOY_COMMAND", "destroy", "command must be one of deploy, rollback, undeploy"),
+        ("DEPLOY_TARGET", "k8s", "target must be one of local, kserve"),
+        ("DEPLOY_VERSION", "1; rm -rf /", "version must be a registered version number"),
+        ("DEPLOY_STOP_AFTER", "yes", "stop-after must be true or false"),
+    ],
+)
+def test_deploy_invalid_inputs_fail_with_error(github, capsys, name, value, message):
+    runner = Recorder()
+    assert deploy_action.main(deploy_env(github, **{name: value}), runner) == 1
+    assert f"::error::{message}" in capsys.readouterr().out
+    assert runner.calls == []
+
+
+def test_deploy_kserve_applies_each_canary_step_and_waits(github):
+    runner = Recorder({".venv/bin/python -c": (0, "[10, 50, 100]\n", "")})
+    env = deploy_env(github, DEPLOY_TARGET="kserve", DEPLOY_VERSION="4")
+    assert deploy_action.main(env, runner) == 0
+    commands = [" ".join(call[0]) for call in runner.calls]
+    renders = [c for c in commands if c.startswith("make kserve-manifest")]
+    assert renders == [
+        f"make kserve-manifest VENV=.venv CANARY={step} VERSION=4" for step in (10, 50, 100)
+    ]
+    assert commands.count("kubectl apply -f kserve/rendered.yaml") == 3
+    assert sum(c.startswith("kubectl wait --for=condition=Ready") for c in commands) == 3
+
+
+def test_deploy_kserve_step_not_ready_pins_the_previous_revision(github, capsys):
+    runner = Recorder(
+        {
+            ".venv/bin/python -c": (0, "[10, 100]\n", ""),
+            "kubectl wait": (1, "", "error: timed out waiting for the condition"),
+        }
+    )
+    env = deploy_env(github, DEPLOY_TARGET="kserve")
+    assert deploy_action.main(env, runner) == 1
+    commands = [" ".join(call[0]) for call in runner.calls]
+    assert commands[-2] == "make kserve-manifest VENV=.venv CANARY=0"
+    assert commands[-1] == "kubectl apply -f kserve/rendered.yaml"
+    assert "::error::kubectl wait at 10%: timed out waiting for the condition" in (
+        capsys.readouterr().out
+    )
+    assert "rolled back: previous revision pinned" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()

@@ -1,0 +1,800 @@
+"""Serve the champion locally behind nginx, roll out new versions as a canary, roll back.
+
+`make deploy` starts MLflow's scoring server (`mlflow models serve --env-manager local`) for
+the registry's `champion` and puts nginx in front of it. When a deployment is already running
+and the champion changed, the new version starts beside the stable one and receives the
+traffic shares of params.yaml `deploy.canary_steps` in turn; each step sends real requests
+through nginx and checks health, error rate, p95 latency and the agreement of the candidate's
+predictions with the stable model's on probe rows. A failed check sends all traffic back to
+the stable model (an nginx graceful reload: no request is dropped) and fails with the reason.
+Every process started is recorded in the state directory, so `make undeploy` stops them all.
+Responses carry `X-Model-Variant`, `X-Model-Version` and `X-Request-Id`; the access log records
+them. `--ab SHARE` runs a fixed-split A/B test instead of a canary; `ab-compare` scores the
+variants on labelled outcomes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import tracking
+from .cli import PipelineError, run
+from .config import DeployParams, ProblemType, load_params
+from .data import split_target
+
+HOST = "127.0.0.1"
+CONTENT_JSON = {"Content-Type": "application/json"}
+log = logging.getLogger(__name__)
+
+
+class NginxTemplate(string.Template):
+    """nginx.conf.in uses @name placeholders: `$` belongs to nginx variables."""
+
+    delimiter = "@"
+
+
+# --- pure parts: nginx configuration and the checks -------------------------------------------
+
+
+def nginx_config(
+    prefix: Path,
+    port: int,
+    stable: Server,
+    candidate: Server | None,
+    weight: int,
+    generation: int,
+) -> str:
+    """nginx.conf for `weight` % of requests to the candidate, the rest to the stable model."""
+    if candidate is None or weight <= 0:
+        split = "    * stable;"
+    elif weight >= 100:
+        split = "    * candidate;"
+    else:
+        split = f"    {weight}% candidate;\n    * stable;"
+    candidate_port = candidate.port if candidate else stable.port
+    candidate_version = candidate.version if candidate else stable.version
+    values = {
+        "prefix": str(prefix),
+        "host": HOST,
+        "port": port,
+        "split": split,
+        "stable_port": stable.port,
+        "stable_version": stable.version,
+        "candidate_port": candidate_port,
+        "candidate_version": candidate_version,
+        "generation": generation,
+        "weight": weight,
+    }
+    template = (Path(__file__).parent / "nginx.conf.in").read_text(encoding="utf-8")
+    return NginxTemplate(template).substitute(values)
+
+
+@dataclass
+class Answer:
+    """One request through the load balancer."""
+
+    status: int
+    seconds: float
+    variant: str
+    body: str = ""
+
+
+def p95(values: Sequence[float]) -> float:
+    return float(np.percentile(values, 95)) if values else 0.0
+
+
+def agreement(
+    stable: Sequence[Any], candidate: Sequence[Any], problem_type: ProblemType, tolerance: float
+) -> float:
+    """Share of probe rows on which the candidate agrees with the stable model: the same
+    class, or (regression) a prediction within `tolerance` x the stable predictions' spread."""
+    stable_values, candidate_values = np.asarray(stable), np.asarray(candidate)
+    if stable_values.shape != candidate_values.shape:
+        return 0.0
+    if problem_type == "classification":
+        return float(np.mean(stable_values == candidate_values))
+    spread = float(np.std(stable_values)) or 1.0
+    close = (
+        np.abs(stable_values.astype(float) - candidate_values.astype(float)) <= tolerance * spread
+    )
+    return float(np.mean(close))
+
+
+def check_step(
+    answers: Sequence[Answer], agreed: float, params: DeployParams, weight: int
+) -> list[str]:
+    """The reasons a canary step fails (empty: the step passed)."""
+    failures = []
+    served = [a for a in answers if a.variant == "candidate"]
+    if weight > 0 and not served:
+        failures.append(f"the candidate served none of {len(answers)} requests")
+    errors = [a for a in answers if a.status >= 500 or a.status == 0]
+    rate = len(errors) / len(answers) if answers else 1.0
+    if rate > params.max_error_rate:
+        failures.append(f"error rate {rate:.2%} > {params.max_error_rate:.2%}")
+    latency = p95([a.seconds * 1000 for a in served])
+    if latency > params.max_p95_latency_ms:
+        failures.append(f"candidate p95 latency {latency:.0f} ms > {params.max_p95_latency_ms} ms")
+    if agreed < params.min_agreement:
+        failures.append(
+            f"candidate agrees with the stable model on {agreed:.0%} of probe rows "
+            f"< {params.min_agreement:.0%}"
+        )
+    return failures
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    version: str
+    port: int
+    pid: int = 0
+
+
+@dataclass
+class State:
+    """What runs now; saved as JSON in the state directory after every change."""
+
+    port: int
+    nginx_pid: int = 0
+    stable: Server | None = None
+    candidate: Server | None = None
+    previous_version: str | None = None
+    weight: int = 0
+    generation: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> State | None:
+        if not path.exists():
+            return None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("stable", "candidate"):
+            raw[key] = Server(**raw[key]) if raw.get(key) else None
+        return cls(**raw)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited child not yet reaped) is not alive
+        with Path(f"/proc/{pid}/stat").open(encoding="utf-8") as handle:
+            return handle.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def stop(pid: int, timeout: float = 15.0) -> None:
+    """Stop a process group started by this module: TERM, then KILL."""
+    if not alive(pid):
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not alive(pid):
+                return
+            time.sleep(0.1)
+
+
+def spawn(command: list[str], log_path: Path) -> int:
+    """Start a detached process (own session, survives `make`) logging to `log_path`."""
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process.pid
+
+
+def start_server(state_dir: Path, name: str, version: str) -> Server:
+    mlflow = shutil.which("mlflow")
+    if mlflow is None:
+        raise PipelineError("'mlflow' is not on PATH: run through 'make deploy'")
+    port = free_port()
+    command = [
+        mlflow, "models", "serve", "-m", f"models:/{name}/{version}", "--env-manager", "local",
+        "-h", HOST, "-p", str(port), "-w", "1",
+    ]  # fmt: skip
+    pid = spawn(command, state_dir / f"server-v{version}.log")
+    return Server(version=version, port=port, pid=pid)
+
+
+def http(
+    method: str, url: str, body: bytes | None = None, timeout: float = 30.0
+) -> tuple[int, str, dict[str, str]]:
+    request = urllib.request.Request(url, data=body, method=method, headers=CONTENT_JSON)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace"), dict(error.headers)
+    except (urllib.error.URLError, OSError) as error:
+        return 0, str(error), {}
+
+
+def server_error(log_text: str) -> str:
+    """The most telling line of a server log: the last `...Error: ...` line (the cause),
+    else the last line."""
+    lines = [line.strip() for line in log_text.strip().splitlines() if line.strip()]
+    causes = [line for line in lines if re.match(r"^[A-Za-z_.]*Error: ", line)]
+    return (causes or lines or ["no output"])[-1]
+
+
+def wait_healthy(server: Server, state_dir: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(server.pid):
+            log_text = (state_dir / f"server-v{server.version}.log").read_text(errors="replace")
+            raise PipelineError(
+                f"the server for version {server.version} exited before answering /ping: "
+                f"{server_error(log_text)}"
+            )
+        if http("GET", f"http://{HOST}:{server.port}/ping", timeout=2)[0] == 200:
+            return
+        time.sleep(0.5)
+    raise PipelineError(f"the server for version {server.version} was not healthy in {timeout}s")
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+    if found is None:
+        raise PipelineError(
+            "nginx is not installed: 'sudo apt-get install nginx' (Debian/Ubuntu) or "
+            "'brew install nginx' (macOS), then run 'make deploy' again"
+        )
+    return found
+
+
+def apply_config(state: State, state_dir: Path, weight: int) -> None:
+    """Write nginx.conf for `weight`, test it, then start nginx or reload it gracefully and
+    wait until the new configuration answers."""
+    assert state.stable is not None
+    state.weight = weight
+    state.generation += 1
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (state_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+    conf = state_dir / "nginx.conf"
+    conf.write_text(
+        nginx_config(
+            state_dir, state.port, state.stable, state.candidate, weight, state.generation
+        ),
+        encoding="utf-8",
+    )
+    nginx = nginx_binary()
+    base = [nginx, "-p", str(state_dir), "-e", str(state_dir / "nginx-error.log"), "-c", str(conf)]
+    test = subprocess.run([*base, "-t"], capture_output=True, text=True)
+    if test.returncode != 0:
+        raise PipelineError(f"nginx rejected its configuration: {test.stderr.strip()}")
+    if alive(state.nginx_pid):
+        os.kill(state.nginx_pid, signal.SIGHUP)
+    else:
+        state.nginx_pid = spawn([*base, "-g", "daemon off;"], state_dir / "nginx.out")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, body, _ = http("GET", f"http://{HOST}:{state.port}/deployment", timeout=2)
+        if status == 200 and json.loads(body)["generation"] == state.generation:
+            state.save(state_dir / "state.json")
+            return
+        if not alive(state.nginx_pid):
+            error = (state_dir / "nginx-error.log").read_text(errors="replace").strip()
+            raise PipelineError(f"nginx stopped: {error.splitlines()[-1] if error else '?'}")
+        time.sleep(0.1)
+    raise PipelineError("nginx did not load its new configuration within 30 s")
+
+
+# --- traffic ------------------------------------------------------------------------------
+
+
+def payload(rows: pd.DataFrame) -> bytes:
+    return json.dumps(
+        {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
+    ).encode()
+
+
+def send(url: str, rows: pd.DataFrame, count: int) -> list[Answer]:
+    """`count` single-row prediction requests through the load balancer."""
+    answers = []
+    for i in range(count):
+        body = payload(rows.iloc[[i % len(rows)]])
+        start = time.perf_counter()
+        status, text, headers = http("POST", f"{url}/invocations", body)
+        answers.append(
+            Answer(status, time.perf_counter() - start, headers.get("X-Model-Variant", ""), text)
+        )
+    return answers
+
+
+def predictions(port: int, rows: pd.DataFrame) -> list[Any]:
+    status, text, _ = http("POST", f"http://{HOST}:{port}/invocations", payload(rows))
+    if status != 200:
+        raise PipelineError(f"probe request to port {port} answered {status}: {text[:300]}")
+    return json.loads(text)["predictions"]
+
+
+class Load(threading.Thread):
+    """Steady traffic through the load balancer while it switches versions."""
+
+    def __init__(self, url: str, rows: pd.DataFrame) -> None:
+        super().__init__(daemon=True)
+        self.url, self.rows = url, rows
+        self.answers: list[Answer] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            self.answers += send(self.url, self.rows, 1)
+
+    def finish(self) -> tuple[int, int]:
+        self.halt.set()
+        self.join()
+        failed = sum(1 for a in self.answers if a.status != 200)
+        return len(self.answers), failed
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def registry_version(name: str, alias: str) -> str:
+    from mlflow import MlflowClient
+
+    try:
+        aliases = (
+            MlflowClient(tracking_uri=tracking.tracking_uri()).get_registered_model(name).aliases
+        )
+    except Exception as exc:  # MlflowException, connection errors
+        from .promote import public_uri
+
+        raise PipelineError(
+            f"cannot read model '{name}' from the registry: {public_uri(str(exc))}"
+        ) from None
+    if alias not in aliases:
+        raise PipelineError(f"model '{name}' has no '{alias}' alias: run 'make promote' first")
+    return str(aliases[alias])
+
+
+def url(state: State) -> str:
+    return f"http://{HOST}:{state.port}"
+
+
+def switch_back(state: State, state_dir: Path, rows: pd.DataFrame) -> str:
+    """All traffic to the stable model, then stop the candidate; measured under load."""
+    load = Load(url(state), rows) if state.stable and alive(state.nginx_pid) else None
+    started = time.perf_counter()
+    if load:
+        load.start()
+    candidate = state.candidate
+    if alive(state.nginx_pid):
+        apply_config(state, state_dir, 0)
+        time.sleep(0.5)  # let the old nginx worker finish its in-flight requests
+    if candidate:
+        stop(candidate.pid)
+    state.candidate = None
+    state.weight = 0
+    state.save(state_dir / "state.json")
+    served, failed = load.finish() if load else (0, 0)
+    return (
+        f"rolled back to version {state.stable.version if state.stable else '?'} in "
+        f"{time.perf_counter() - started:.1f} s: {served} requests served, {failed} failed "
+        "during the switch"
+    )
+
+
+def canary(
+    state: State,
+    state_dir: Path,
+    params: DeployParams,
+    problem_type: ProblemType,
+    rows: pd.DataFrame,
+) -> None:
+    assert state.stable and state.candidate
+    probes = rows.head(params.probe_rows)
+    for weight in params.canary_steps:
+        apply_config(state, state_dir, weight)
+        answers = send(url(state), rows, params.requests_per_step)
+        healthy = all(
+            http("GET", f"http://{HOST}:{server.port}/ping", timeout=5)[0] == 200
+            for server in (state.stable, state.candidate)
+        )
+        agreed = agreement(
+            predictions(state.stable.port, probes),
+            predictions(state.candidate.port, probes),
+            problem_type,
+            params.agreement_tolerance,
+        )
+        failures = check_step(answers, agreed, params, weight)
+        if not healthy:
+            failures.insert(0, "a health check (/ping) failed")
+        served = [a for a in answers if a.variant == "candidate"]
+        print(
+            f"canary {weight}%: candidate served {len(served)}/{len(answers)} requests, "
+            f"errors {sum(a.status != 200 for a in answers)}, "
+            f"p95 {p95([a.seconds * 1000 for a in served]):.0f} ms, agreement {agreed:.0%}: "
+            + ("ok" if not failures else "FAILED (" + "; ".join(failures) + ")"),
+            flush=True,
+        )
+        state.history.append(
+            {"version": state.candidate.version, "weight": weight, "ok": not failures}
+        )
+        if failures:
+            raise PipelineError(f"canary at {weight}%: " + "; ".join(failures))
+
+
+def deploy(
+    state_dir: Path, version: str | None, health_timeout: float, ab: int | None = None
+) -> str:
+    params = load_params()
+    name = params.mlflow.registered_model
+    target = version or registry_version(name, "champion")
+    rows = probe_rows(params)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state = State.load(state_dir / "state.json")
+    if (
+        state is None
+        or not alive(state.nginx_pid)
+        or not state.stable
+        or not alive(state.stable.pid)
+    ):
+        if state is not None:
+            undeploy(state_dir, quiet=True)
+        state = State(port=free_port())
+        state.stable = start_server(state_dir, name, target)
+        state.save(state_dir / "state.json")
+        started = time.perf_counter()
+        try:
+            wait_healthy(state.stable, state_dir, health_timeout)
+            apply_config(state, state_dir, 0)
+            answers = send(url(state), rows, 3)
+        except PipelineError:
+            undeploy(state_dir, quiet=True)
+            raise
+        if any(a.status != 200 for a in answers):
+            undeploy(state_dir, quiet=True)
+            raise PipelineError(f"version {target} answered {answers[0].status}: {answers[0].body}")
+        print(f"deploy: version {target} serving in {time.perf_counter() - started:.1f} s")
+        return url(state)
+    if state.candidate is not None:  # an A/B test was running: it ends here
+        print(f"deploy: {switch_back(state, state_dir, rows)} (A/B test ended)", flush=True)
+    if state.stable.version == target:
+        print(f"deploy: version {target} is already serving")
+        return url(state)
+    if ab is not None:
+        return start_ab(state, state_dir, name, target, ab, health_timeout, rows)
+
+    print(f"deploy: canary of version {target} beside version {state.stable.version}", flush=True)
+    started = time.perf_counter()
+    state.candidate = start_server(state_dir, name, target)
+    state.save(state_dir / "state.json")
+    try:
+        wait_healthy(state.candidate, state_dir, health_timeout)
+        canary(state, state_dir, params.deploy, params.problem_type, rows)
+    except PipelineError as failure:
+        print(f"deploy: {switch_back(state, state_dir, rows)}", flush=True)
+        raise PipelineError(f"version {target} rolled back: {failure}") from None
+    old = state.stable
+    state.previous_version, state.stable, state.candidate = old.version, state.candidate, None
+    apply_config(state, state_dir, 0)
+    time.sleep(0.5)
+    stop(old.pid)
+    state.save(state_dir / "state.json")
+    print(f"deploy: version {target} serves 100% after {time.perf_counter() - started:.1f} s")
+    return url(state)
+
+
+def start_ab(
+    state: State,
+    state_dir: Path,
+    name: str,
+    target: str,
+    share: int,
+    health_timeout: float,
+    rows: pd.DataFrame,
+) -> str:
+    """A/B test: `target` gets a fixed `share` % beside the stable version until the next
+    `make deploy` (or rollback) ends it; `make ab-compare` compares their outcomes."""
+    if not 0 < share < 100:
+        raise PipelineError(f"AB must be a share between 1 and 99, got {share}")
+    assert state.stable is not None
+    state.candidate = start_server(state_dir, name, target)
+    state.save(state_dir / "state.json")
+    try:
+        wait_healthy(state.candidate, state_dir, health_timeout)
+    except PipelineError as failure:
+        print(f"deploy: {switch_back(state, state_dir, rows)}", flush=True)
+        raise PipelineError(f"A/B test of version {target} not started: {failure}") from None
+    apply_config(state, state_dir, share)
+    print(
+        f"deploy: A/B test, version {target} (candidate) gets {share}% beside version "
+        f"{state.stable.version} (stable); responses carry X-Model-Variant and X-Request-Id"
+    )
+    return url(state)
+
+
+# --- A/B comparison ---------------------------------------------------------------------------
+
+LOG_LINE = re.compile(
+    r" (?P<status>\d{3}) POST /invocations id=(?P<id>\S+) variant=(?P<variant>\S+) "
+    r"version=(?P<version>\S+)"
+)
+
+
+def served_by(access_log: str) -> pd.DataFrame:
+    """request_id -> variant and version, for the predictions nginx answered with 200."""
+    rows = [
+        match.groupdict()
+        for match in map(LOG_LINE.search, access_log.splitlines())
+        if match and match["status"] == "200"
+    ]
+    return pd.DataFrame(rows, columns=["status", "id", "variant", "version"]).drop(columns="status")
+
+
+def compare_variants(
+    served: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    problem_type: ProblemType,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Per variant: the metric on the labelled outcomes (accuracy, or rmse for regression),
+    and a bootstrap interval of candidate - stable (unpaired: different requests)."""
+    missing = {"request_id", "prediction", "label"} - set(outcomes.columns)
+    if missing:
+        raise PipelineError(f"outcomes need the columns request_id, prediction, label: {missing}")
+    joined = outcomes[["request_id", "prediction", "label"]].merge(
+        served, left_on="request_id", right_on="id", how="inner"
+    )
+    metric = "accuracy" if problem_type == "classification" else "rmse"
+
+    def score(frame: pd.DataFrame) -> float:
+        if problem_type == "classification":
+            return float(np.mean(frame["prediction"].astype(str) == frame["label"].astype(str)))
+        errors = frame["prediction"].astype(float) - frame["label"].astype(float)
+        return float(np.sqrt(np.mean(errors**2)))
+
+    result: dict[str, Any] = {"metric": metric, "unmatched": len(outcomes) - len(joined)}
+    groups = dict(iter(joined.groupby("variant")))
+    for variant, frame in groups.items():
+        result[variant] = {
+            "version": ",".join(sorted(frame["version"].unique())),
+            "rows": len(frame),
+            metric: round(score(frame), 6),
+        }
+    if {"stable", "candidate"} <= set(groups):
+        rng = np.random.default_rng(seed)
+        a, b = groups["stable"].reset_index(drop=True), groups["candidate"].reset_index(drop=True)
+        differences = [
+            score(b.iloc[rng.integers(0, len(b), len(b))])
+            - score(a.iloc[rng.integers(0, len(a), len(a))])
+            for _ in range(resamples)
+        ]
+        low, high = np.percentile(differences, [2.5, 97.5])
+        result["difference"] = round(result["candidate"][metric] - result["stable"][metric], 6)
+        result["interval_95"] = [round(float(low), 6), round(float(high), 6)]
+    return result
+
+
+def ab_compare(state_dir: Path, outcomes_path: Path) -> None:
+    params = load_params()
+    log_path = state_dir / "access.log"
+    if not log_path.exists():
+        raise PipelineError(f"{log_path} not found: nothing was served here")
+    if not outcomes_path.exists():
+        raise PipelineError(
+            f"{outcomes_path} not found: write a CSV with request_id (the X-Request-Id "
+            "header), prediction and label"
+        )
+    result = compare_variants(
+        served_by(log_path.read_text(encoding="utf-8")),
+        pd.read_csv(outcomes_path, dtype={"request_id": str}),
+        params.problem_type,
+    )
+    print(json.dumps(result, indent=2))
+
+
+def rollback(state_dir: Path, version: str | None, health_timeout: float) -> str:
+    """Serve the previous version (or `version`) again, at once, and move the registry's
+    `champion` alias back so the next `make deploy` does not bring the bad version back."""
+    from . import promote
+
+    params = load_params()
+    state = State.load(state_dir / "state.json")
+    client = promote.registry_client()
+    name = params.mlflow.registered_model
+    if state is None or not state.stable or not alive(state.nginx_pid):
+        old, new = promote.restore(client, name, version)
+        print(
+            f"rollback: nothing is deployed here; registry '{promote.CHAMPION}' moved from "
+            f"version {old} to {new}, which the next 'make deploy' serves"
+        )
+        return ""
+    target = version or state.previous_version
+    if target is None:
+        raise PipelineError("no previous version to roll back to: pass VERSION=<n>")
+    started = time.perf_counter()
+    rows = probe_rows(params)
+    state.candidate = start_server(state_dir, name, target)
+    try:
+        wait_healthy(state.candidate, state_dir, health_timeout)
+    except PipelineError:
+        stop(state.candidate.pid)
+        state.candidate = None
+        state.save(state_dir / "state.json")
+        raise
+    load = Load(url(state), rows)
+    load.start()
+    apply_config(state, state_dir, 100)
+    old = state.stable
+    state.previous_version, state.stable, state.candidate = old.version, state.candidate, None
+    apply_config(state, state_dir, 0)
+    time.sleep(0.5)
+    stop(old.pid)
+    state.save(state_dir / "state.json")
+    served, failed = load.finish()
+    if promote.alias_version(client, name, promote.CHAMPION) != target:
+        promote.restore(client, name, target)
+    print(
+        f"rollback: version {target} serves 100% (was {old.version}) after "
+        f"{time.perf_counter() - started:.1f} s; {served} requests served, {failed} failed "
+        f"during the switch; registry '{promote.CHAMPION}' is version {target}"
+    )
+    return url(state)
+
+
+def undeploy(state_dir: Path, quiet: bool = False) -> None:
+    state = State.load(state_dir / "state.json")
+    if state is None:
+        if not quiet:
+            print("undeploy: nothing is deployed")
+        return
+    stopped = []
+    for server in (state.candidate, state.stable):
+        if server:
+            stop(server.pid)
+            stopped.append(f"server v{server.version} (pid {server.pid})")
+    if state.nginx_pid:
+        stop(state.nginx_pid)
+        stopped.append(f"nginx (pid {state.nginx_pid})")
+    (state_dir / "state.json").unlink()
+    if not quiet:
+        print("undeploy: stopped " + ", ".join(stopped))
+
+
+# --- KServe ---------------------------------------------------------------------------------
+
+REMOTE_STORAGE = ("s3://", "gs://", "wasbs://", "https://", "pvc://", "hdfs://", "webhdfs://")
+VERSION_ANNOTATION = "gitops-ml/model-version"
+
+
+def kserve_manifest(
+    template: dict[str, Any], storage_uri: str, version: str, canary: int
+) -> dict[str, Any]:
+    """The InferenceService for one rollout step: the model's storage URI, its registry
+    version, and `canaryTrafficPercent` (omitted at 100: the new revision is rolled out)."""
+    if not storage_uri.startswith(REMOTE_STORAGE):
+        raise PipelineError(
+            f"KServe cannot read the model from {storage_uri!r}: it needs cloud storage "
+            f"({', '.join(REMOTE_STORAGE)}); use an MLflow server whose artifact store is a "
+            "bucket (MLFLOW_TRACKING_URI)"
+        )
+    if not 0 <= canary <= 100:
+        raise PipelineError(f"canary must be between 0 and 100, got {canary}")
+    manifest = json.loads(json.dumps(template))
+    annotations = manifest["metadata"].setdefault("annotations", {})
+    annotations[VERSION_ANNOTATION] = str(version)
+    predictor = manifest["spec"]["predictor"]
+    predictor["model"]["storageUri"] = storage_uri
+    predictor.pop("canaryTrafficPercent", None)
+    if canary < 100:
+        predictor["canaryTrafficPercent"] = canary
+    return manifest
+
+
+def model_storage_uri(name: str, version: str) -> str:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking.tracking_uri())
+    return client.get_model_version_download_uri(name, version)
+
+
+def write_manifest(args: argparse.Namespace) -> None:
+    import yaml
+
+    params = load_params()
+    name = params.mlflow.registered_model
+    version = args.version or registry_version(name, "champion")
+    template = yaml.safe_load(args.template.read_text(encoding="utf-8"))
+    uri = args.storage_uri or model_storage_uri(name, version)
+    manifest = kserve_manifest(template, uri, version, args.canary)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    print(f"manifest: version {version} at {args.canary}% canary -> {args.out}")
+
+
+def probe_rows(params: Any, path: Path = Path("data/interim/test.csv")) -> pd.DataFrame:
+    if not path.exists():
+        raise PipelineError(f"{path} not found: run 'make repro' first")
+    return split_target(pd.read_csv(path), params.data.target)[0]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "command", choices=["deploy", "rollback", "undeploy", "manifest", "ab-compare"]
+    )
+    parser.add_argument("--ab", type=int, default=None, help="deploy: A/B test at this share")
+    parser.add_argument("--outcomes", type=Path, help="ab-compare: request_id,prediction,label")
+    parser.add_argument("--state", type=Path, default=Path(".deploy"), help="state directory")
+    parser.add_argument("--version", default=None, help="registered version (default: champion)")
+    parser.add_argument("--health-timeout", type=float, default=180.0)
+    parser.add_argument("--template", type=Path, default=Path("kserve/inferenceservice.yaml"))
+    parser.add_argument("--canary", type=int, default=100, help="manifest: traffic share")
+    parser.add_argument("--storage-uri", default="", help="manifest: model location override")
+    parser.add_argument("--out", type=Path, default=Path("kserve/rendered.yaml"))
+    args = parser.parse_args(argv)
+    if args.command == "manifest":
+        write_manifest(args)
+        return
+    state_dir = args.state.resolve()
+    if args.command == "undeploy":
+        undeploy(state_dir)
+        return
+    if args.command == "ab-compare":
+        ab_compare(state_dir, args.outcomes or Path("outcomes.csv"))
+        return
+    if args.command == "deploy":
+        endpoint = deploy(state_dir, args.version or None, args.health_timeout, args.ab)
+    else:
+        endpoint = rollback(state_dir, args.version or None, args.health_timeout)
+    if endpoint:
+        sys.stdout.flush()
+        print(endpoint)
+
+
+if __name__ == "__main__":
+    run(main)
