@@ -23,7 +23,7 @@ import yaml
 from .conftest import ROOT, SHARED_VENV, project_env, render_project
 
 BIN = SHARED_VENV / "bin"
-ACTIONS = sorted((ROOT / "actions").glob("*/action.yml"))
+ACTIONS = sorted((ROOT / "actions").rglob("action.yml"))
 REPO_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 EXPRESSION = re.compile(r"\$\{\{")
@@ -260,3 +260,19 @@ def test_cloud_runner_with_a_local_remote_is_rejected_in_one_sentence(tmp_path, 
         "DVC remote: choose dvc_remote s3, gcs or azure, or training_runner 'github'."
     ) in err
     assert not any(tmp_path.iterdir())
+
+
+def test_main_workflow_grants_release_writes_to_the_promote_job_only(rendered):
+    """Without an MLflow server the promote step keeps the champion as a GitHub release, so
+    that job (and only it) may write contents; promotions never run concurrently."""
+    project = rendered[CASES[0]]
+    main = yaml.safe_load((project / ".github/workflows/main.yml").read_text())
+    assert main["permissions"] == {"contents": "read"}
+    assert main["concurrency"] == {"group": "promote", "cancel-in-progress": False}
+    writers = {name: job.get("permissions") for name, job in main["jobs"].items()}
+    assert writers == {"promote": {"contents": "write"}}
+    step = next(s for s in main["jobs"]["promote"]["steps"] if s.get("id") == "promote")
+    assert step["with"] == {
+        "tracking-uri": "${{ secrets.MLFLOW_TRACKING_URI }}",
+        "github-token": "${{ github.token }}",
+    }

@@ -1,0 +1,190 @@
+"""The generated monitor: detection, false alarms, quality alerts and bad data (issue 5).
+
+Statistical behaviour runs in-process on the rendered module (fast, many seeds); the command
+a user or the scheduled workflow runs is exercised on a project whose pipeline has run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import make, render_project, run
+
+PACKAGE = "monitor_check"
+DRIFTED = {"x3": 0.2, "x7": -0.5, "x12": 1.0}  # columns and mean shifts, in standard deviations
+SEEDS = range(5)
+FALSE_ALARM_SEEDS = range(10)
+
+
+@pytest.fixture(scope="module")
+def monitor(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The generated monitor module, imported from a freshly rendered project."""
+    project = render_project(tmp_path_factory.mktemp("monitor"), project_name="Monitor Check")
+    sys.path.insert(0, str(project / "src"))
+    try:
+        yield importlib.import_module(f"{PACKAGE}.monitor")
+    finally:
+        sys.path.remove(str(project / "src"))
+        for name in [n for n in sys.modules if n == PACKAGE or n.startswith(f"{PACKAGE}.")]:
+            del sys.modules[name]
+
+
+def batch(rows: int, seed: int, shift: dict[str, float] | None = None) -> pd.DataFrame:
+    """20 numeric columns of mixed shapes plus one categorical column."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {f"x{i}": rng.normal(size=rows) if i % 2 else rng.gamma(2.0, size=rows) for i in range(20)}
+    )
+    frame["segment"] = rng.choice(["a", "b", "c"], size=rows, p=[0.5, 0.3, 0.2])
+    for column, sds in (shift or {}).items():
+        frame[column] += sds * (2.0**0.5 if int(column[1:]) % 2 == 0 else 1.0)  # gamma sd = sqrt 2
+    return frame
+
+
+def settings(monitor: ModuleType):
+    config = importlib.import_module(f"{PACKAGE}.config")
+    return config.MonitorParams()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_injected_drift_is_flagged_in_exactly_those_columns(monitor: ModuleType, seed: int):
+    reference, current = batch(4000, seed), batch(4000, seed + 100, DRIFTED)
+    features = list(reference.columns)
+    result = monitor.measure_drift(reference, current, features, settings(monitor))
+    assert sorted(result.drifted_columns) == sorted(DRIFTED)
+    summary = monitor.summarize(result, None, settings(monitor))
+    assert summary["alert"] is True
+    assert summary["drift_share"] == pytest.approx(len(DRIFTED) / len(features))
+
+
+def test_a_shifted_category_mix_is_flagged(monitor: ModuleType):
+    reference, current = batch(4000, 1), batch(4000, 2)
+    rng = np.random.default_rng(3)
+    current["segment"] = rng.choice(["a", "b", "c"], size=len(current), p=[0.2, 0.3, 0.5])
+    result = monitor.measure_drift(reference, current, list(reference.columns), settings(monitor))
+    assert result.drifted_columns == ["segment"]
+
+
+@pytest.mark.slow
+def test_same_distribution_batches_raise_no_alert(
+    monitor: ModuleType, record_property: pytest.RecordProperty
+):
+    alarms, highest = [], 0.0
+    for seed in FALSE_ALARM_SEEDS:
+        reference, current = batch(5000, seed), batch(5000, seed + 1000)
+        result = monitor.measure_drift(
+            reference, current, list(reference.columns), settings(monitor)
+        )
+        alarms.append(monitor.summarize(result, None, settings(monitor))["alert"])
+        highest = max(highest, *(column.score for column in result.columns))
+    rate = sum(alarms) / len(alarms)
+    record_property("false_alarm_rate", rate)
+    record_property("highest_undrifted_score", highest)
+    print(
+        f"false-alarm rate: {sum(alarms)}/{len(alarms)} batches of 5,000 rows x 21 columns; "
+        f"highest score of an undrifted column {highest:.3f} (threshold 0.1)"
+    )
+    assert rate == 0.0
+
+
+# ------------------------------------------------------- the command, on a pipeline that ran
+
+
+@pytest.fixture
+def project(demo_classification: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo project after `make repro` (the session fixture is shared)."""
+    copy = tmp_path / demo_classification.name
+    shutil.copytree(demo_classification, copy, symlinks=True)
+    return copy
+
+
+def monitor_command(project: Path, current: str) -> list[str]:
+    package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
+    return [
+        "python", "-m", f"{package}.monitor", "check",
+        "--reference", "data/interim/train.csv", "--reference-metrics", "reports/metrics.json",
+        "--model", "models/model.joblib", "--run-info", "models/run.json",
+        "--out", "reports/monitoring", "--current", current,
+    ]  # fmt: skip
+
+
+def monitor_run(project: Path, current: str):
+    """What `make monitor CURRENT=...` runs, with its exit status intact (make turns 3 into 2)."""
+    command = monitor_command(project, current)
+    return run(command, project, check=False, PYTHONPATH=str(project / "src"))
+
+
+def summary_of(project: Path) -> dict:
+    return json.loads((project / "reports/monitoring/summary.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_monitor_demo_flags_exactly_the_shifted_columns(project: Path):
+    result = make(project, "monitor-demo")
+    assert "demo-batch: 2000 rows" in result.stdout
+    summary = summary_of(project)
+    assert summary["alert"] is True
+    assert summary["drifted_columns"] == ["mean radius", "mean texture"]
+    assert summary["sampling"]["current"] == {"rows": 2000, "used": 2000}
+    html = (project / "reports/monitoring/report.html").read_text(encoding="utf-8")
+    assert "mean radius" in html
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?:", html)  # works offline
+
+
+@pytest.mark.slow
+def test_training_like_data_exits_zero(project: Path):
+    train = pd.read_csv(project / "data/interim/train.csv")
+    train.sample(n=2000, replace=True, random_state=0).to_csv(project / "ok.csv", index=False)
+    result = monitor_run(project, "ok.csv")
+    assert result.returncode == 0, result.stderr
+    assert "Monitoring: no alert" in result.stdout
+    assert summary_of(project)["performance"]["degraded"] is False
+
+
+@pytest.mark.slow
+def test_labelled_degraded_batch_raises_a_performance_alert(project: Path):
+    # Given production rows from the training distribution whose labels contradict the model
+    train = pd.read_csv(project / "data/interim/train.csv")
+    flipped = train.assign(target=1 - train["target"])
+    flipped.to_csv(project / "labelled.csv", index=False)
+    result = monitor_run(project, "labelled.csv")
+    assert result.returncode == 3, result.stderr
+    summary = summary_of(project)
+    assert summary["drifted_columns"] == []
+    assert summary["performance"]["degraded"] is True
+    assert summary["performance"]["current"] < 0.5 < summary["performance"]["reference"]
+    assert any(reason.startswith("roc_auc fell from") for reason in summary["reasons"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "is empty (no header, no rows)"),
+        ("mean radius,mean texture\n1.0,2.0\n", "lacks 28 column(s) the model uses"),
+        (None, "'mean radius' should be numeric but has 1 non-numeric value(s), e.g. 'big'"),
+    ],
+    ids=["empty-file", "missing-columns", "wrong-type"],
+)
+def test_bad_current_data_is_an_error_not_a_verdict(project: Path, content, message):
+    path = project / "bad.csv"
+    if content is None:
+        frame = pd.read_csv(project / "data/interim/train.csv").astype({"mean radius": object})
+        frame.loc[5, "mean radius"] = "big"
+        frame.to_csv(path, index=False)
+    else:
+        path.write_text(content, encoding="utf-8")
+    result = monitor_run(project, "bad.csv")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert not (project / "reports/monitoring/summary.json").exists()
