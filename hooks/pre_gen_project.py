@@ -16,6 +16,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 REPO = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 REF = re.compile(r"^[A-Za-z0-9._/-]+$")
+MAX_PACKAGE_LENGTH = 32
 COLUMN_FORBIDDEN = re.compile(r"[\x00-\x1f\"'`\\$]")
 
 
@@ -32,6 +33,11 @@ def errors(answers: dict[str, str]) -> list[str]:
         found.append(
             f"package_name {package!r} must be a valid Python identifier that is not a "
             "keyword (for example 'churn_model')."
+        )
+    if len(package) > MAX_PACKAGE_LENGTH:
+        found.append(
+            f"package_name {package!r} must be at most {MAX_PACKAGE_LENGTH} characters, so "
+            "generated code stays within the 100-column lint limit (choose a shorter name)."
         )
     if package.lower() != package:
         found.append(f"package_name {package!r} must be lowercase (PEP 8 package names).")

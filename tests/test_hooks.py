@@ -39,6 +39,7 @@ INVALID = [
     ({"package_name": "2fast"}, "package_name '2fast' must be a valid Python identifier"),
     ({"package_name": "churn-model"}, "package_name 'churn-model' must be a valid Python"),
     ({"package_name": "Churn"}, "package_name 'Churn' must be lowercase"),
+    ({"package_name": "a" * 33}, "must be at most 32 characters"),
     ({"target_column": ""}, "target_column must not be empty"),
     ({"target_column": "   "}, "target_column must not be empty"),
     ({"target_column": 'la"bel'}, "target_column 'la\"bel' must not contain quotes"),

@@ -30,19 +30,65 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render_project(tmp_path_factory.mktemp("promote-act"))
 
 
-def test_push_to_main_promotes_the_first_model_and_explains_it(project, tmp_path):
-    result = run_act(
-        project, "push", push("refs/heads/main"), workflow="main.yml", tmp_path=tmp_path
-    )
-    print(f"\n[act] main.yml: {result.seconds:.0f} s, jobs {result.job_results}")
+@pytest.fixture(scope="module")
+def two_pushes(project, tmp_path_factory) -> tuple[list, Path]:
+    """Two merges to main on fresh runners with no MLflow server: the `gh` stand-in keeps
+    the releases the first run creates (ACT_GH_STATE_DIR) for the second to download."""
+    state = tmp_path_factory.mktemp("gh-releases")
+    runs = []
+    for number in (1, 2):
+        result = run_act(
+            project,
+            "push",
+            push("refs/heads/main"),
+            workflow="main.yml",
+            tmp_path=tmp_path_factory.mktemp(f"push-{number}"),
+            env={"ACT_GH_STATE_DIR": str(state)},
+        )
+        print(f"\n[act] main.yml push {number}: {result.seconds:.0f} s, {result.job_results}")
+        runs.append(result)
+    return runs, state / "releases"
+
+
+def test_push_to_main_promotes_the_first_model_and_publishes_it(two_pushes):
+    (result, _), releases = two_pushes
     assert result.succeeded, result.tail()
     assert "Decision: promoted." in result.summary
     assert "first model: roc_auc" in result.summary
-    assert "does not outlive the job" in result.summary
+    assert "no champion release (model-v<N>) yet" in result.summary
+    assert "New champion published as release `model-v1`" in result.summary
+    assert result.outputs("promote")["champion-release"] == "model-v1"
+    assert sorted(p.name for p in (releases / "model-v1").iterdir()) == [
+        "model.joblib",
+        "model_card.md",
+        "record.json",
+    ]
+    create = next(c["argv"] for c in result.calls("gh") if c["argv"][:2] == ["release", "create"])
+    assert "--latest=false" in create
     kept = result.artifact_dir / "promotion"
     record = json.loads(next(kept.rglob("record.json")).read_text())
     assert record["decision"] == "promoted"
     assert record["trigger"].startswith("push by ")
+    assert create[create.index("--target") + 1] == record["commit"]
+
+
+def test_next_push_gates_against_the_champion_restored_from_the_release(two_pushes):
+    (_, result), releases = two_pushes
+    assert result.succeeded, result.tail()
+    print(f"\n[act] second push summary:\n{result.summary}")
+    assert "restored release model-v1 as 'champion' (version 1)" in result.summary
+    kept = result.artifact_dir / "promotion"
+    record = json.loads(next(kept.rglob("record.json")).read_text())
+    # Same commit, same model: compared with the restored champion on the same held-out
+    # rows, the difference is exactly zero, so the gate keeps the champion.
+    assert record["champion_version"] == "1"
+    assert record["candidate_version"] == "2"
+    assert record["decision"] == "not promoted"
+    assert record["champion_metric"] == record["candidate_metric"]
+    assert record["interval"] == [0.0, 0.0]
+    assert "champion unchanged" in result.summary
+    assert result.outputs("promote")["champion-release"] == ""
+    assert sorted(p.name for p in releases.iterdir()) == ["model-v1"]
 
 
 def test_push_to_main_with_an_unreachable_registry_fails_loudly(project, tmp_path):

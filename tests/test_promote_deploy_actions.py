@@ -96,6 +96,7 @@ def test_promote_not_promoted_succeeds_with_reason_in_summary(tmp_path, github, 
         "champion-version": "2",
         "record": "reports/promotion/record.json",
         "model-card": "reports/promotion/model_card.md",
+        "champion-release": "",
     }
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert "# Model card: m version 3" in summary
@@ -144,6 +145,115 @@ def test_promote_without_makefile_names_the_input(tmp_path, github, capsys):
     env = {**github, "PROMOTE_VENV": ".venv", "PROMOTE_TRACKING_URI": ""}
     assert promote_action.main(env, tmp_path, Recorder()) == 1
     assert "set working-directory to the generated project" in capsys.readouterr().out
+
+
+def store_runner(root: Path, record: dict, answers: dict | None = None) -> Recorder:
+    """`make champion-pull`, `make promote` and `make champion-push` as a run prints them."""
+    said = {
+        "make champion-pull": (
+            0,
+            "champion-store: restored release model-v4 as 'champion' (version 1)\n",
+            "",
+        ),
+        "make champion-push": (0, "champion-store: published release model-v5\n", ""),
+    }
+    return Recorder(
+        {**said, **(answers or {})},
+        on_call=lambda command: command[1] == "promote" and write_result(root, record),
+    )
+
+
+def test_promote_without_a_server_restores_and_publishes_the_champion(tmp_path, github):
+    root = project(tmp_path)
+    runner = store_runner(root, {**RECORD, "decision": "promoted"})
+    env = {
+        **github,
+        "PROMOTE_VENV": ".venv",
+        "PROMOTE_TRACKING_URI": "",
+        "PROMOTE_GITHUB_TOKEN": "ghs_token",
+        "GITHUB_REPOSITORY": "acme/project",
+    }
+    assert promote_action.main(env, root, runner) == 0
+    targets = [command[1] for command, _ in runner.calls]
+    assert targets == ["champion-pull", "promote", "champion-push"]
+    for command, child in runner.calls:
+        assert "MLFLOW_TRACKING_URI" not in child
+        if command[1] == "promote":  # the model code never sees the token
+            assert "GH_TOKEN" not in child
+        else:
+            assert (child["GH_TOKEN"], child["GH_REPO"]) == ("ghs_token", "acme/project")
+    assert outputs(env)["champion-release"] == "model-v5"
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "restored release model-v4 as 'champion' (version 1)" in summary
+    assert "New champion published as release `model-v5`" in summary
+    assert "does not outlive" not in summary
+
+
+def test_promote_without_a_server_publishes_nothing_when_not_promoted(tmp_path, github):
+    root = project(tmp_path)
+    runner = store_runner(root, RECORD)
+    env = {
+        **github,
+        "PROMOTE_VENV": ".venv",
+        "PROMOTE_TRACKING_URI": "",
+        "PROMOTE_GITHUB_TOKEN": "t",
+    }
+    assert promote_action.main(env, root, runner) == 0
+    assert [command[1] for command, _ in runner.calls] == ["champion-pull", "promote"]
+    assert outputs(env)["champion-release"] == ""
+
+
+def test_promote_with_a_server_never_touches_the_releases(tmp_path, github):
+    root = project(tmp_path)
+    runner = store_runner(root, {**RECORD, "decision": "promoted"})
+    env = {
+        **github,
+        "PROMOTE_VENV": ".venv",
+        "PROMOTE_TRACKING_URI": "https://mlflow.example",
+        "PROMOTE_GITHUB_TOKEN": "t",
+    }
+    assert promote_action.main(env, root, runner) == 0
+    assert [command[1] for command, _ in runner.calls] == ["promote"]
+    assert "GH_TOKEN" not in runner.calls[0][1]
+
+
+def test_promote_fails_before_the_gate_when_the_champion_cannot_be_restored(
+    tmp_path, github, capsys
+):
+    root = project(tmp_path)
+    error = "error: gh release list failed: HTTP 401: Bad credentials"
+    runner = store_runner(root, RECORD, {"make champion-pull": (1, "", error)})
+    env = {
+        **github,
+        "PROMOTE_VENV": ".venv",
+        "PROMOTE_TRACKING_URI": "",
+        "PROMOTE_GITHUB_TOKEN": "t",
+    }
+    assert promote_action.main(env, root, runner) == 1
+    assert [command[1] for command, _ in runner.calls] == ["champion-pull"]
+    out = capsys.readouterr().out
+    assert (
+        "::error::could not restore the champion from the GitHub releases: gh release list" in out
+    )
+
+
+def test_promote_fails_when_a_new_champion_cannot_be_published(tmp_path, github, capsys):
+    root = project(tmp_path)
+    error = "error: gh release create failed: a release with the same tag name already exists"
+    runner = store_runner(
+        root, {**RECORD, "decision": "promoted"}, {"make champion-push": (1, "", error)}
+    )
+    env = {
+        **github,
+        "PROMOTE_VENV": ".venv",
+        "PROMOTE_TRACKING_URI": "",
+        "PROMOTE_GITHUB_TOKEN": "t",
+    }
+    assert promote_action.main(env, root, runner) == 1
+    out = capsys.readouterr().out
+    assert "the next run will not see this champion: gh release create failed" in out
+    assert outputs(env)["record"] == "reports/promotion/record.json"  # still kept as artifact
+    assert "Publishing the new champion failed" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
 
 
 # --- deploy -------------------------------------------------------------------------------

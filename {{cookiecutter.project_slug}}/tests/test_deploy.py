@@ -1,4 +1,4 @@
-"""The canary checks and the nginx configuration (src/{{ cookiecutter.package_name }}/deploy.py).
+"""The canary checks and the nginx configuration of the local deployment (deploy.py).
 
 The real processes (nginx, MLflow scoring servers) are exercised by `make deploy`; these tests
 pin the decisions: which share goes where, and which numbers fail a canary step.

@@ -12,14 +12,9 @@ import pytest
 
 from {{ cookiecutter.package_name }} import monitor
 from {{ cookiecutter.package_name }}.cli import PipelineError
-from {{ cookiecutter.package_name }}.data import split_target
-from {{ cookiecutter.package_name }}.stages import evaluate, featurize, train
+from {{ cookiecutter.package_name }}.stages import evaluate
 
-
-def fitted(frame, params):
-    preprocessor, transformed = featurize.fit_features(frame, params.data.target, params.featurize)
-    x, y = split_target(transformed, params.data.target)
-    return train.assemble(preprocessor, train.train_model(x, y, params.problem_type, params.train))
+from .helpers import fit_pipeline
 
 
 def normal_frame(rows: int, seed: int, shift: dict[str, float] | None = None) -> pd.DataFrame:
@@ -164,7 +159,7 @@ def test_the_demo_batch_shifts_the_documented_columns(demo_frame, params):
 
 
 def test_degraded_predictions_raise_a_quality_alert(mixed_frame, params):
-    model = fitted(mixed_frame, params)
+    model = fit_pipeline(mixed_frame, params)
     reference_metrics, _ = evaluate.evaluate_model(
         model, mixed_frame, params.data.target, params.problem_type
     )
@@ -195,7 +190,7 @@ def monitored(in_tmp_project: Path, mixed_frame, params) -> Path:
     """A project after `make repro`: training data, its model and its metrics."""
     (in_tmp_project / "data").mkdir(exist_ok=True)
     mixed_frame.to_csv(in_tmp_project / "data/train.csv", index=False)
-    model = fitted(mixed_frame, params)
+    model = fit_pipeline(mixed_frame, params)
     joblib.dump(model, in_tmp_project / "model.joblib")
     values, _ = evaluate.evaluate_model(model, mixed_frame, params.data.target, params.problem_type)
     (in_tmp_project / "metrics.json").write_text(json.dumps(values), encoding="utf-8")

@@ -4,14 +4,22 @@ Appends one JSON line per call to $ACT_RECORD_DIR/<tool>.jsonl: argv, cwd and th
 the call would have posted (`cml comment create|update FILE`, `gh ... -F body=@FILE`).
 $ACT_FAKE_<TOOL>_EXIT makes the call fail with that exit code (to test failure handling);
 $ACT_FAKE_<TOOL>_STDOUT is printed as the call's answer (for example a commit SHA for gh).
+
+With $ACT_GH_STATE_DIR set, `gh release create|list|download` keep real state there (one
+directory per release holding its assets), so a later run sees what an earlier one
+published; without it they only record, as every other call does.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
+
+VALUE_FLAGS = {"--title", "-t", "--notes-file", "-F", "--notes", "-n", "--target", "--repo", "-R"}
 
 
 def posted_markdown(tool: str, args: list[str]) -> str | None:
@@ -23,6 +31,61 @@ def posted_markdown(tool: str, args: list[str]) -> str | None:
     if path and Path(path).is_file():
         return Path(path).read_text(encoding="utf-8")
     return None
+
+
+def options(args: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Positional arguments and flag values (repeatable flags keep every value)."""
+    positional, flags, rest = [], {}, iter(args)
+    for arg in rest:
+        if arg in VALUE_FLAGS or arg in (
+            "--pattern",
+            "-p",
+            "--dir",
+            "-D",
+            "--json",
+            "--limit",
+            "-L",
+        ):
+            flags.setdefault(arg, []).append(next(rest, ""))
+        elif arg.startswith("-"):
+            flags.setdefault(arg.split("=")[0], []).append(arg.partition("=")[2])
+        else:
+            positional.append(arg)
+    return positional, flags
+
+
+def release(state: Path, args: list[str]) -> int:
+    """`gh release create|list|download`, served from directories under `state`."""
+    releases = state / "releases"
+    releases.mkdir(parents=True, exist_ok=True)
+    positional, flags = options(args[1:])
+    if args[0] == "list":
+        tags = sorted(p.name for p in releases.iterdir())
+        print(json.dumps([{"tagName": tag} for tag in tags]))
+        return 0
+    tag = positional[0] if positional else ""
+    where = releases / tag
+    if args[0] == "create":
+        if not tag or where.exists():
+            print("a release with the same tag name already exists: " + tag, file=sys.stderr)
+            return 1
+        where.mkdir()
+        for name in positional[1:]:
+            shutil.copy(name.split("#")[0], where)
+        print(f"https://github.com/acme/project/releases/tag/{tag}")
+        return 0
+    if args[0] == "download":
+        if not tag or not where.is_dir():
+            print(f"release not found: {tag}", file=sys.stderr)
+            return 1
+        target = Path((flags.get("--dir") or flags.get("-D") or ["."])[-1])
+        target.mkdir(parents=True, exist_ok=True)
+        patterns = flags.get("--pattern", []) + flags.get("-p", []) or ["*"]
+        for asset in where.iterdir():
+            if any(fnmatch.fnmatch(asset.name, p) for p in patterns):
+                shutil.copy(asset, target / asset.name)
+        return 0
+    return 0
 
 
 def main(tool: str) -> int:
@@ -40,6 +103,9 @@ def main(tool: str) -> int:
         )
         return code
     canned = os.environ.get(f"ACT_FAKE_{tool.upper()}_STDOUT")
+    state = os.environ.get("ACT_GH_STATE_DIR")
+    if tool == "gh" and state and canned is None and args[:1] == ["release"] and len(args) > 1:
+        return release(Path(state), args[1:])
     if canned is not None:
         print(canned)
     elif tool == "cml" and args[:1] == ["comment"]:

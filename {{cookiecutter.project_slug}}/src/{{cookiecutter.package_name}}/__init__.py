@@ -1,3 +1,3 @@
-"""{{ cookiecutter.project_name }}: a DVC pipeline with data tests, MLflow tracking and CI reports."""
+"""The package behind the pipeline: stages, data validation, tracking, serving, monitoring."""
 
 __version__ = "0.1.0"

@@ -105,6 +105,56 @@ class TuneParams(Strict):
     grid: dict[str, list[Any]] = Field(default_factory=dict)
 
 
+class MonitorParams(Strict):
+    """Scheduled monitoring (monitor.py); params.yaml comments explain each setting."""
+
+    current: str = Field(default="data/monitoring/current.csv", min_length=1)
+    method: str | None = "wasserstein"
+    threshold: float | None = Field(default=0.1, gt=0)
+    cat_method: str | None = "jensenshannon"
+    cat_threshold: float | None = Field(default=0.1, gt=0)
+    min_drifted_columns: int = Field(default=1, ge=1)
+    max_metric_drop: float = Field(default=0.05, ge=0)
+    max_rows: int = Field(default=20_000, ge=1_000)
+    seed: int = 42
+
+
+class PromoteParams(Strict):
+    """The gate between a trained candidate and the registry's `champion` alias."""
+
+    metric: str
+    min_improvement: float = 0.0
+    floor: float | None = None
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    resamples: int = Field(default=1000, ge=100)
+    seed: int = 0
+
+    @property
+    def higher_is_better(self) -> bool:
+        return HIGHER_IS_BETTER[self.metric]
+
+
+class DeployParams(Strict):
+    """Canary rollout behind nginx (make deploy) and the checks run at each step."""
+
+    canary_steps: list[int] = Field(default_factory=lambda: [10, 50, 100], min_length=1)
+    requests_per_step: int = Field(default=40, ge=5)
+    max_error_rate: float = Field(default=0.0, ge=0, le=1)
+    max_p95_latency_ms: float = Field(default=1000.0, gt=0)
+    probe_rows: int = Field(default=50, ge=1)
+    min_agreement: float = Field(default=0.9, ge=0, le=1)
+    agreement_tolerance: float = Field(default=0.1, ge=0)
+
+    @model_validator(mode="after")
+    def _steps(self) -> DeployParams:
+        steps = self.canary_steps
+        if any(not 0 < step <= 100 for step in steps) or steps != sorted(set(steps)):
+            raise ValueError("deploy.canary_steps must increase strictly within 1..100")
+        if steps[-1] != 100:
+            raise ValueError("deploy.canary_steps must end at 100")
+        return self
+
+
 class Params(Strict):
     problem_type: ProblemType
     data: DataParams
@@ -113,6 +163,9 @@ class Params(Strict):
     evaluate: EvaluateParams
     mlflow: MlflowParams
     tune: TuneParams = TuneParams()
+    monitor: MonitorParams = MonitorParams()
+    promote: PromoteParams | None = None
+    deploy: DeployParams = DeployParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> Params:
@@ -126,6 +179,11 @@ class Params(Strict):
         if self.evaluate.primary_metric not in metrics:
             raise ValueError(
                 f"evaluate.primary_metric {self.evaluate.primary_metric!r} is not a "
+                f"{self.problem_type} metric; choose one of {sorted(metrics)}"
+            )
+        if self.promote is not None and self.promote.metric not in metrics:
+            raise ValueError(
+                f"promote.metric {self.promote.metric!r} is not a "
                 f"{self.problem_type} metric; choose one of {sorted(metrics)}"
             )
         return self

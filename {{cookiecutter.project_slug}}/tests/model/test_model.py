@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }}.data import split_target
-from {{ cookiecutter.package_name }}.stages import evaluate, featurize, ingest, train
+from {{ cookiecutter.package_name }}.stages import evaluate, ingest
+
+from ..helpers import fit_pipeline
 
 # Minimum quality on the held-out demo split: a regression below these is a bug, not noise.
 FLOORS = {"accuracy": 0.9, "roc_auc": 0.95, "r2": 0.3}
@@ -28,18 +30,10 @@ def assert_same_predictions(actual, expected):
         np.testing.assert_array_equal(actual, expected)
 
 
-def fit(train_frame, params):
-    preprocessor, transformed = featurize.fit_features(
-        train_frame, params.data.target, params.featurize
-    )
-    x, y = split_target(transformed, params.data.target)
-    return train.assemble(preprocessor, train.train_model(x, y, params.problem_type, params.train))
-
-
 def test_minimum_quality(demo_split, params):
     train_frame, test_frame = demo_split
     values, _ = evaluate.evaluate_model(
-        fit(train_frame, params), test_frame, params.data.target, params.problem_type
+        fit_pipeline(train_frame, params), test_frame, params.data.target, params.problem_type
     )
     for metric, floor in FLOORS.items():
         if metric in values:
@@ -50,13 +44,14 @@ def test_same_seed_same_predictions(demo_split, params):
     train_frame, test_frame = demo_split
     raw, _ = split_target(test_frame, params.data.target)
     np.testing.assert_array_equal(
-        fit(train_frame, params).predict(raw), fit(train_frame, params).predict(raw)
+        fit_pipeline(train_frame, params).predict(raw),
+        fit_pipeline(train_frame, params).predict(raw),
     )
 
 
 def test_serialized_model_predicts_like_in_memory(tmp_path: Path, demo_split, params):
     train_frame, test_frame = demo_split
-    model = fit(train_frame, params)
+    model = fit_pipeline(train_frame, params)
     joblib.dump(model, tmp_path / "model.joblib")
     raw, _ = split_target(test_frame, params.data.target)
     np.testing.assert_array_equal(
@@ -67,7 +62,7 @@ def test_serialized_model_predicts_like_in_memory(tmp_path: Path, demo_split, pa
 def test_prediction_does_not_depend_on_the_batch(demo_split, params):
     # Invariance: a row gets the same prediction alone, in a batch, or with rows reordered.
     train_frame, test_frame = demo_split
-    model = fit(train_frame, params)
+    model = fit_pipeline(train_frame, params)
     raw, _ = split_target(test_frame, params.data.target)
     batch = model.predict(raw)
     single = np.concatenate([model.predict(raw.iloc[[i]]) for i in range(5)])

@@ -5,18 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.config import METRICS_BY_PROBLEM
-from {{ cookiecutter.package_name }}.data import split_target
-from {{ cookiecutter.package_name }}.stages import evaluate, featurize, train
+from {{ cookiecutter.package_name }}.stages import evaluate
 
-
-def fitted(frame, params):
-    preprocessor, transformed = featurize.fit_features(frame, params.data.target, params.featurize)
-    x, y = split_target(transformed, params.data.target)
-    return train.assemble(preprocessor, train.train_model(x, y, params.problem_type, params.train))
+from ..helpers import fit_pipeline
 
 
 def test_metrics_are_complete_and_rounded(mixed_frame, params):
-    model = fitted(mixed_frame, params)
+    model = fit_pipeline(mixed_frame, params)
     values, tables = evaluate.evaluate_model(
         model, mixed_frame, params.data.target, params.problem_type
     )
@@ -26,7 +21,7 @@ def test_metrics_are_complete_and_rounded(mixed_frame, params):
 
 
 def test_plots_are_drawn(tmp_path: Path, mixed_frame, params):
-    model = fitted(mixed_frame, params)
+    model = fit_pipeline(mixed_frame, params)
     _, tables = evaluate.evaluate_model(model, mixed_frame, params.data.target, params.problem_type)
     images = evaluate.draw_plots(tables, params.problem_type, tmp_path)
     assert len(images) >= 2

@@ -1,0 +1,203 @@
+"""The champion's home without an MLflow server: GitHub releases `model-v<N>`, with an
+in-memory `gh` and a real sqlite registry. Module under test:
+src/{{ cookiecutter.package_name }}/champion_store.py
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.package_name }}.champion_store import (
+    RELEASE_TAG,
+    Releases,
+    latest,
+    next_tag,
+    pull,
+    push,
+)
+from {{ cookiecutter.package_name }}.cli import PipelineError
+from {{ cookiecutter.package_name }}.data import split_target
+from {{ cookiecutter.package_name }}.promote import (
+    CHAMPION,
+    PREVIOUS,
+    load_version,
+    registry_client,
+)
+from {{ cookiecutter.package_name }}.stages import featurize, train
+
+
+class FakeGh:
+    """`gh release list|create|download` against releases kept in a directory."""
+
+    def __init__(self, root: Path, fail: str | None = None) -> None:
+        self.root = root
+        self.fail = fail
+        self.calls: list[list[str]] = []
+
+    def __call__(self, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        args = list(args)
+        self.calls.append(args)
+        if self.fail:
+            return subprocess.CompletedProcess(args, 1, "", self.fail)
+        out = ""
+        if args[:2] == ["release", "list"]:
+            tags = sorted(p.name for p in self.root.iterdir()) if self.root.exists() else []
+            out = json.dumps([{"tagName": tag} for tag in tags])
+        elif args[:2] == ["release", "create"]:
+            files = args[3 : args.index("--title")]
+            (self.root / args[2]).mkdir(parents=True)
+            for name in files:
+                shutil.copy(name, self.root / args[2])
+        elif args[:2] == ["release", "download"]:
+            patterns = [args[i + 1] for i, a in enumerate(args) if a == "--pattern"]
+            target = Path(args[args.index("--dir") + 1])
+            for asset in (self.root / args[2]).iterdir():
+                if any(fnmatch.fnmatch(asset.name, p) for p in patterns):
+                    shutil.copy(asset, target / asset.name)
+        return subprocess.CompletedProcess(args, 0, out, "")
+
+    def created(self) -> list[list[str]]:
+        return [call for call in self.calls if call[:2] == ["release", "create"]]
+
+
+@pytest.fixture
+def champion(in_tmp_project, mixed_frame, params):
+    """A trained Pipeline with its promotion files, as `make promote` leaves them."""
+    preprocessor, transformed = featurize.fit_features(
+        mixed_frame, params.data.target, params.featurize
+    )
+    x, y = split_target(transformed, params.data.target)
+    model = train.assemble(preprocessor, train.train_model(x, y, params.problem_type, params.train))
+    out = in_tmp_project / "release-files"
+    out.mkdir()
+    import joblib
+
+    joblib.dump(model, out / "model.joblib")
+    record = {
+        "decision": "promoted",
+        "registered_model": params.mlflow.registered_model,
+        "metric": params.promote.metric,
+        "candidate_metric": 0.91,
+        "commit": "a" * 40,
+        "data": {"test": "0123abcd"},
+    }
+    (out / "record.json").write_text(json.dumps(record))
+    (out / "model_card.md").write_text("# Model card\n")
+    return model, out
+
+
+def publish(releases: Releases, files: Path) -> str | None:
+    return push(releases, files / "record.json", files / "model_card.md", files / "model.joblib")
+
+
+def aliases(client, name: str) -> dict[str, str]:
+    return {alias: str(v) for alias, v in client.get_registered_model(name).aliases.items()}
+
+
+def test_latest_release_is_the_highest_number_and_ignores_other_tags():
+    tags = ["v1.0.0", "model-v9", "model-v10", "model-v2-rc", "nightly"]
+    assert latest(tags) == (10, "model-v10")
+    assert next_tag(tags) == "model-v11"
+    assert latest(["v1.0.0"]) is None
+    assert next_tag([]) == "model-v1"
+
+
+def test_push_publishes_a_promoted_model_as_the_next_release(champion, tmp_path):
+    _, files = champion
+    gh = FakeGh(tmp_path / "gh")
+    (tmp_path / "gh" / "model-v1").mkdir(parents=True)
+    tag = publish(Releases(gh), files)
+    assert tag == "model-v2"
+    [call] = gh.created()
+    assert call[2] == "model-v2"
+    assert call[call.index("--target") + 1] == "a" * 40
+    assert "--latest=false" in call  # the project's own v* releases stay "Latest"
+    assert call[call.index("--notes-file") + 1].endswith("model_card.md")
+    assert sorted(p.name for p in (tmp_path / "gh" / "model-v2").iterdir()) == [
+        "model.joblib",
+        "model_card.md",
+        "record.json",
+    ]
+
+
+def test_push_of_a_model_that_was_not_promoted_creates_nothing(champion, tmp_path):
+    _, files = champion
+    record = json.loads((files / "record.json").read_text())
+    (files / "record.json").write_text(json.dumps({**record, "decision": "not promoted"}))
+    gh = FakeGh(tmp_path / "gh")
+    assert publish(Releases(gh), files) is None
+    assert gh.calls == []
+
+
+def test_pull_registers_the_latest_release_as_champion_in_an_empty_registry(
+    champion, tmp_path, params, mixed_frame
+):
+    model, files = champion
+    gh = FakeGh(tmp_path / "gh")
+    releases = Releases(gh)
+    publish(releases, files)
+    client = registry_client()  # the fixture's fresh sqlite store, like a new CI runner
+
+    message = pull(releases, client, params, mixed_frame)
+
+    assert message == f"restored release model-v1 as '{CHAMPION}' (version 1)"
+    name = params.mlflow.registered_model
+    assert aliases(client, name) == {CHAMPION: "1"}
+    assert client.get_model_version(name, "1").tags[RELEASE_TAG] == "model-v1"
+    features = split_target(mixed_frame, params.data.target)[0]
+    restored = load_version(name, "1").predict(features)
+    np.testing.assert_array_equal(restored, model.predict(features))
+
+
+def test_pull_again_reuses_the_registered_version(champion, tmp_path, params, mixed_frame):
+    _, files = champion
+    releases = Releases(FakeGh(tmp_path / "gh"))
+    publish(releases, files)
+    client = registry_client()
+    pull(releases, client, params, mixed_frame)
+    gh = FakeGh(tmp_path / "gh")
+    message = pull(Releases(gh), client, params, mixed_frame)
+    assert message == f"release model-v1 is already '{CHAMPION}' (version 1)"
+    assert not [call for call in gh.calls if call[1] == "download"]
+
+
+def test_pull_of_a_newer_release_keeps_the_old_champion_as_previous(
+    champion, tmp_path, params, mixed_frame
+):
+    _, files = champion
+    releases = Releases(FakeGh(tmp_path / "gh"))
+    publish(releases, files)
+    client = registry_client()
+    pull(releases, client, params, mixed_frame)
+    publish(releases, files)
+    assert pull(releases, client, params, mixed_frame).startswith("restored release model-v2")
+    assert aliases(client, params.mlflow.registered_model) == {CHAMPION: "2", PREVIOUS: "1"}
+
+
+def test_pull_without_any_release_leaves_the_registry_alone(tmp_path, params, mixed_frame):
+    gh = FakeGh(tmp_path / "gh")
+    message = pull(Releases(gh), None, params, mixed_frame)  # None: the registry is not touched
+    assert message.startswith("no champion release (model-v<N>) yet")
+    assert gh.calls == [["release", "list", "--json", "tagName", "--limit", "1000"]]
+
+
+def test_gh_failures_name_the_call_and_the_cause(tmp_path, params, mixed_frame):
+    gh = FakeGh(tmp_path / "gh", fail="HTTP 401: Bad credentials (https://api.github.com)")
+    with pytest.raises(PipelineError, match=r"gh release list failed: HTTP 401: Bad credentials"):
+        pull(Releases(gh), None, params, mixed_frame)
+
+
+def test_missing_gh_says_what_to_install(tmp_path, params, mixed_frame):
+    def absent(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        raise FileNotFoundError("gh")
+
+    with pytest.raises(PipelineError, match=r"the GitHub CLI `gh` is not installed"):
+        pull(Releases(absent), None, params, mixed_frame)
