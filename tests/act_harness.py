@@ -36,19 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import conftest
+
 ROOT = Path(__file__).resolve().parent.parent
 STANDINS = ROOT / "tests" / "act"
 SHARED_BIN = Path(sys.prefix) / "bin"
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
-QUIET_ENV = {
-    "DVC_NO_ANALYTICS": "1",
-    "GX_ANALYTICS_ENABLED": "False",
-    "DO_NOT_TRACK": "1",
-    "ITERATIVE_DO_NOT_TRACK": "1",
-    "MPLBACKEND": "Agg",
-    "UV_PYTHON_DOWNLOADS": "never",
-    "UV_OFFLINE": "1",
-}
+# Telemetry off as in every test; uv installs from its cache (filled by `make env`).
+QUIET_ENV = {**conftest.QUIET_ENV, "UV_OFFLINE": "1"}
 
 
 class HarnessError(RuntimeError):
@@ -284,6 +279,8 @@ def run_act(
         command += ["--secret", f"{name}={value}"]
 
     run_env = {**os.environ, **QUIET_ENV, **(env or {})}
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # not this repo's `make test`
+        run_env.pop(name, None)
     run_env.update(
         PATH=host_path(run_dir),
         ACT_RECORD_DIR=str(record_dir),

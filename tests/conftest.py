@@ -47,8 +47,9 @@ def render_project(output_dir: Path, **context: Any) -> Path:
 def project_env(**extra: str) -> dict[str, str]:
     env = {**os.environ, **QUIET_ENV, **extra}
     env["PATH"] = f"{SHARED_VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env.pop("VIRTUAL_ENV", None)
+    # A user's shell, not this repo's `make test`: no parent make or virtualenv settings leak in.
+    for name in ("MLFLOW_TRACKING_URI", "VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+        env.pop(name, None)
     return env
 
 

@@ -517,14 +517,19 @@ def deploy(
     except PipelineError as failure:
         print(f"deploy: {switch_back(state, state_dir, rows)}", flush=True)
         raise PipelineError(f"version {target} rolled back: {failure}") from None
+    retire_stable(state, state_dir)
+    print(f"deploy: version {target} serves 100% after {time.perf_counter() - started:.1f} s")
+    return url(state)
+
+
+def retire_stable(state: State, state_dir: Path) -> None:
+    """The candidate becomes stable (100 % of traffic); the old stable server stops."""
     old = state.stable
     state.previous_version, state.stable, state.candidate = old.version, state.candidate, None
     apply_config(state, state_dir, 0)
-    time.sleep(0.5)
+    time.sleep(0.5)  # let nginx's reloaded workers take over before the old server goes
     stop(old.pid)
     state.save(state_dir / "state.json")
-    print(f"deploy: version {target} serves 100% after {time.perf_counter() - started:.1f} s")
-    return url(state)
 
 
 def start_ab(
@@ -669,17 +674,12 @@ def rollback(state_dir: Path, version: str | None, health_timeout: float) -> str
     load = Load(url(state), rows)
     load.start()
     apply_config(state, state_dir, 100)
-    old = state.stable
-    state.previous_version, state.stable, state.candidate = old.version, state.candidate, None
-    apply_config(state, state_dir, 0)
-    time.sleep(0.5)
-    stop(old.pid)
-    state.save(state_dir / "state.json")
+    retire_stable(state, state_dir)
     served, failed = load.finish()
     if promote.alias_version(client, name, promote.CHAMPION) != target:
         promote.restore(client, name, target)
     print(
-        f"rollback: version {target} serves 100% (was {old.version}) after "
+        f"rollback: version {target} serves 100% (was {state.previous_version}) after "
         f"{time.perf_counter() - started:.1f} s; {served} requests served, {failed} failed "
         f"during the switch; registry '{promote.CHAMPION}' is version {target}"
     )
