@@ -35,6 +35,8 @@ validate = load("actions/validate-data/validate.py")
 train = load("actions/train/train.py")
 setup = load("actions/setup/setup.py")
 release = load(".github/scripts/move_major_tag.py")
+commands = load("actions/_shared/workflow_commands.py")
+failures = load("actions/_shared/validation_failures.py")
 
 METRICS_DIFF = {
     "reports/metrics.json": {
@@ -488,6 +490,48 @@ def test_setup_rejects_bad_inputs(tmp_path, capsys, extra, message):
     out = capsys.readouterr().out
     assert "::error title=setup::" in out
     assert message in out
+
+
+# ------------------------------------------------------------------ _shared: workflow commands
+
+
+def test_workflow_command_escapes_the_message_as_the_runner_decodes_it():
+    line = commands.command("error", "dvc failed\r\nstderr: 100% full\n", "train")
+    assert line == "::error title=train::dvc failed%0D%0Astderr: 100%25 full%0A"
+    assert "\n" not in line
+
+
+def test_workflow_command_escapes_colon_and_comma_in_the_title_only():
+    line = commands.command("warning", "a: b, c", "x: y, z")
+    assert line == "::warning title=x%3A y%2C z::a: b, c"
+    assert commands.command("notice", "plain") == "::notice::plain"
+
+
+def test_error_prints_one_annotation_line_and_returns_the_failure_status(capsys):
+    assert commands.error("Model report", RuntimeError("gh failed:\nHTTP 403")) == 1
+    assert capsys.readouterr().out == "::error title=Model report::gh failed:%0AHTTP 403\n"
+
+
+def test_a_multi_line_expectation_error_stays_in_one_annotation(in_tmp, capsys):
+    failed = json.loads(json.dumps(FAILED_SUMMARY))
+    failed["splits"]["train"]["failed"] = [
+        {"expectation": "expect_column_to_exist", "column": "age", "error": "KeyError\n100%"}
+    ]
+    Path("reports").mkdir()
+    Path("reports/validation.json").write_text(json.dumps(failed))
+    assert validate.main(_validate_env(in_tmp), lambda command: 1) == 1
+    out = capsys.readouterr().out
+    assert out == (
+        "::error title=Data validation::[train] expect_column_to_exist failed on age: "
+        "KeyError%0A100%25\n"
+    )
+
+
+def test_failure_detail_shows_json_values_as_json_names():
+    failure = {"unexpected_count": 3, "examples": [None, True, 0.1234567, 7]}
+    assert failures.detail(failure) == "3 bad values (e.g. null, true, 0.123457, 7)"
+    assert failures.detail({"observed": None}) == "observed null"
+    assert failures.detail({}) == "-"
 
 
 # ------------------------------------------------------------------ release: major tag

@@ -249,6 +249,17 @@ def test_a_github_failure_is_reported(tmp_path, capsys):
     )
 
 
+def test_a_multi_line_github_failure_stays_in_one_annotation(tmp_path, capsys):
+    def gh(command):
+        return subprocess.CompletedProcess(command, 1, "", "HTTP 403\nrate limit 100% used\n")
+
+    assert alert_module.main(["issue"], alert_env(tmp_path), gh) == 1
+    assert capsys.readouterr().out == (
+        "::error title=monitor alert::label create monitoring-alert failed (1): "
+        "HTTP 403%0Arate limit 100%25 used\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
 from monitor import InputError, append, load_summary, markdown  # noqa: E402
+from workflow_commands import error, warning  # noqa: E402
 
 LABEL = re.compile(r"^[A-Za-z0-9 ._:/-]{1,50}$")
 BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
@@ -112,7 +114,7 @@ def notify(url: str, summary: Mapping[str, Any], run_url: str, issue_url: str) -
         with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 (https only)
             response.read()
     except OSError as exc:
-        print(f"::warning title=monitor webhook::the webhook call failed: {exc}")
+        warning("monitor webhook", f"the webhook call failed: {exc}")
 
 
 def retrain(
@@ -195,8 +197,7 @@ def main(
         else:
             raise InputError(f"unknown command {command!r}: expected issue or retrain")
     except (InputError, ValueError) as exc:
-        print(f"::error title=monitor alert::{exc}")
-        return 1
+        return error("monitor alert", exc)
 
     try:
         if command == "issue":
@@ -229,8 +230,7 @@ def main(
         print(f"monitor retrain: {url}")
         return 0
     except RuntimeError as exc:
-        print(f"::error title=monitor alert::{exc}")
-        return 1
+        return error("monitor alert", exc)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
+from workflow_commands import error, warning  # noqa: E402
+
 EXIT_ALERT = 3
 TOP_COLUMNS = 10
 SAFE_PATH = re.compile(r"^[A-Za-z0-9_./*?\[\]{},@+=-][A-Za-z0-9_./*?\[\]{},@+= -]*$")
@@ -138,8 +141,7 @@ def main(
         if not command.strip():
             raise InputError("command must not be empty")
     except InputError as exc:
-        print(f"::error title=monitor::{exc}")
-        return 1
+        return error("monitor", exc)
 
     summary_path = Path(summary_file)
     summary_path.unlink(missing_ok=True)  # only a summary written by this run counts
@@ -155,11 +157,11 @@ def main(
     if outcome == "error":
         append("GITHUB_OUTPUT", "alert=\nsummary=\ndrifted-columns=\n", env)
         append("GITHUB_STEP_SUMMARY", "### Monitoring failed\n\nSee the job log.\n", env)
-        print(
-            f"::error title=monitor::'{command}' failed (status {returncode}) without writing an "
-            f"alert to {summary_file}: no verdict"
+        return error(
+            "monitor",
+            f"'{command}' failed (status {returncode}) without writing an alert to "
+            f"{summary_file}: no verdict",
         )
-        return 1
     assert summary is not None
     drifted = ",".join(summary.get("drifted_columns", []))
     alert = str(outcome == "alert").lower()
@@ -170,7 +172,7 @@ def main(
     )
     append("GITHUB_STEP_SUMMARY", markdown(summary, report), env)
     if outcome == "alert":
-        print(f"::warning title=monitoring alert::{'; '.join(summary.get('reasons', []))}")
+        warning("monitoring alert", "; ".join(summary.get("reasons", [])))
         return EXIT_ALERT if fail_on_alert == "true" else 0
     print("monitor: no alert")
     return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import shutil
@@ -24,40 +23,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
+from validation_failures import detail, value  # noqa: E402
+from workflow_commands import error, notice  # noqa: E402
+
 PLOT_DELIVERY = ("artifact", "cml-publish", "none")
 BACKENDS = ("cml", "gh")
 TITLE = re.compile(r"^[A-Za-z0-9 ._-]{1,80}$")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".gif"}
-EXAMPLES = 5
 
 
 class ReportError(RuntimeError):
     """An input or environment problem the user must fix; printed as ::error::."""
 
 
-def fmt(value: Any) -> str:
+def fmt(item: Any) -> str:
     """One number format for every table: up to 6 significant digits, '-' when missing."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return f"{value:.6g}"
-    return str(value)
+    return "-" if item is None else value(item)
 
 
-def fmt_change(value: Any) -> str:
-    if value is None:
+def fmt_change(item: Any) -> str:
+    if item is None:
         return "-"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if value == 0:
+    if isinstance(item, int | float) and not isinstance(item, bool):
+        if item == 0:
             return "0"
-        return f"{value:+.6g}"
-    return str(value)
+        return f"{item:+.6g}"
+    return str(item)
 
 
 def _cell(text: Any) -> str:
@@ -119,22 +111,6 @@ def params_section(diff: Mapping[str, Any] | None, base: str) -> str:
 # ---------------------------------------------------------------- validation
 
 
-def failure_detail(failure: Mapping[str, Any]) -> str:
-    parts = []
-    if failure.get("missing_columns"):
-        parts.append(f"missing columns {', '.join(map(str, failure['missing_columns']))}")
-    if failure.get("unexpected_columns"):
-        parts.append(f"unexpected columns {', '.join(map(str, failure['unexpected_columns']))}")
-    if "unexpected_count" in failure:
-        examples = ", ".join(fmt(v) for v in (failure.get("examples") or [])[:EXAMPLES])
-        parts.append(f"{failure['unexpected_count']} bad values (e.g. {examples})")
-    elif "observed" in failure:
-        parts.append(f"observed {fmt(failure['observed'])}")
-    if failure.get("error"):
-        parts.append(str(failure["error"]))
-    return "; ".join(parts) or "-"
-
-
 def validation_section(summary: Mapping[str, Any] | None) -> str:
     """The validate stage's JSON summary: verdict, per-split counts, each failed expectation."""
     lines = ["### Data validation"]
@@ -159,7 +135,7 @@ def validation_section(summary: Mapping[str, Any] | None) -> str:
             name,
             f"`{failure.get('expectation')}`",
             f"`{failure['column']}`" if failure.get("column") else "(table)",
-            failure_detail(failure),
+            detail(failure),
             failure.get("why") or "",
         ]
         for name, failure in failed
@@ -572,10 +548,10 @@ def main(argv: Sequence[str] | None = None, cwd: Path | None = None) -> int:
         append("GITHUB_STEP_SUMMARY", report)
         append("GITHUB_OUTPUT", f"report={args.out}\n")
         if args.comment == "false":
-            print(
-                "::notice title=Report not posted::This pull request comes from a fork (or "
-                "comment is false): its token cannot comment, so the report is only in the job "
-                "summary."
+            notice(
+                "Report not posted",
+                "This pull request comes from a fork (or comment is false): its token cannot "
+                "comment, so the report is only in the job summary.",
             )
             append("GITHUB_OUTPUT", "posted=false\n")
             return 0
@@ -592,8 +568,7 @@ def main(argv: Sequence[str] | None = None, cwd: Path | None = None) -> int:
         append("GITHUB_OUTPUT", "posted=true\n")
         return 0
     except ReportError as exc:
-        print(f"::error title=Model report::{exc}")
-        return 1
+        return error("Model report", exc)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
+from workflow_commands import error  # noqa: E402
+
 PYTHON_VERSION = re.compile(r"^3\.\d{1,2}(\.\d{1,2})?$")
 BOOLEAN = ("true", "false")
 TELEMETRY_OFF = {
@@ -82,8 +85,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     try:
         check_inputs(env)
     except SetupError as exc:
-        print(f"::error title=setup::{exc}")
-        return 1
+        return error("setup", exc)
     temp_dir = Path(env.get("RUNNER_TEMP") or "/tmp")
     variables = exports(env, temp_dir)
     with Path(env["GITHUB_ENV"]).open("a", encoding="utf-8") as handle:

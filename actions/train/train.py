@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
+from workflow_commands import error, warning  # noqa: E402
+
 TARGET = re.compile(r"^[A-Za-z0-9_./:@-]+$")
 BOOLEAN = ("true", "false")
 
@@ -92,7 +95,7 @@ def _default_runner(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(list(command), capture_output=capture, text=True, check=False)
     except FileNotFoundError:
-        print(f"::error title=train::{command[0]} is not on PATH: run the setup action first")
+        error("train", f"{command[0]} is not on PATH: run the setup action first")
         return subprocess.CompletedProcess(list(command), 127, "", "")
 
 
@@ -102,15 +105,13 @@ def main(env: Mapping[str, str] | None = None, runner: Runner | None = None) -> 
     try:
         targets, run_cache, push = parse_inputs(env)
     except InputError as exc:
-        print(f"::error title=train::{exc}")
-        return 1
+        return error("train", exc)
     for kind, command in plan(targets, run_cache, push):
         if runner(command).returncode == 0:
             continue
         if kind == "hard":
-            print(f"::error title=train::{shlex.join(command)} failed (see the log above)")
-            return 1
-        print(f"::warning title=train::{shlex.join(command)} failed; continuing without it")
+            return error("train", f"{shlex.join(command)} failed (see the log above)")
+        warning("train", f"{shlex.join(command)} failed; continuing without it")
     shown = runner(["dvc", "metrics", "show", "--json"])
     files = metrics_files(json.loads(shown.stdout or "{}")) if shown.returncode == 0 else {}
     first = next(iter(files), "")

@@ -17,8 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
+from validation_failures import detail  # noqa: E402
+from workflow_commands import command, error  # noqa: E402
+
 STAGE = re.compile(r"^[A-Za-z0-9_./:@-]+$")
-EXAMPLES = 5
 
 
 class InputError(ValueError):
@@ -30,28 +33,6 @@ def check_inputs(stage: str, summary: str) -> None:
         raise InputError(f"stage {stage!r} is not a DVC stage name")
     if not summary or summary.startswith("/") or ".." in Path(summary).parts:
         raise InputError(f"summary must be a relative path inside the project, got {summary!r}")
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def describe(failure: Mapping[str, Any]) -> str:
-    parts = []
-    if failure.get("missing_columns"):
-        parts.append("missing columns " + ", ".join(map(str, failure["missing_columns"])))
-    if failure.get("unexpected_columns"):
-        parts.append("unexpected columns " + ", ".join(map(str, failure["unexpected_columns"])))
-    if "unexpected_count" in failure:
-        examples = ", ".join(_value(v) for v in (failure.get("examples") or [])[:EXAMPLES])
-        parts.append(f"{failure['unexpected_count']} bad values (e.g. {examples})")
-    elif "observed" in failure:
-        parts.append(f"observed {_value(failure['observed'])}")
-    if failure.get("error"):
-        parts.append(str(failure["error"]))
-    return "; ".join(parts) or "-"
 
 
 def summarize(summary: Mapping[str, Any]) -> str:
@@ -79,7 +60,7 @@ def summarize(summary: Mapping[str, Any]) -> str:
             name,
             f"`{failure.get('expectation')}`",
             column,
-            describe(failure),
+            detail(failure),
             failure.get("why") or "",
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
@@ -89,8 +70,12 @@ def summarize(summary: Mapping[str, Any]) -> str:
 def error_lines(summary: Mapping[str, Any]) -> list[str]:
     """One `::error::` annotation per failed expectation."""
     return [
-        f"::error title=Data validation::[{name}] {failure.get('expectation')} failed on "
-        f"{failure.get('column') or 'the table'}: {describe(failure)}"
+        command(
+            "error",
+            f"[{name}] {failure.get('expectation')} failed on "
+            f"{failure.get('column') or 'the table'}: {detail(failure)}",
+            "Data validation",
+        )
         for name, result in summary.get("splits", {}).items()
         for failure in result.get("failed", [])
     ]
@@ -105,13 +90,11 @@ def trusted_summary(path: Path, repro_ok: bool, started: float) -> dict[str, Any
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def run(command: Sequence[str]) -> int:
+def run(argv: Sequence[str]) -> int:
     try:
-        return subprocess.run(list(command), check=False).returncode
+        return subprocess.run(list(argv), check=False).returncode
     except FileNotFoundError:
-        print(
-            f"::error title=validate-data::{command[0]} is not on PATH: run the setup action first"
-        )
+        error("validate-data", f"{argv[0]} is not on PATH: run the setup action first")
         return 127
 
 
@@ -131,26 +114,24 @@ def main(
     try:
         check_inputs(stage, summary_path)
     except InputError as exc:
-        print(f"::error title=validate-data::{exc}")
-        return 1
+        return error("validate-data", exc)
     started = time.time() - 1
     repro_ok = runner(["dvc", "repro", stage]) == 0
     summary = trusted_summary(Path(summary_path), repro_ok, started)
     if summary is None:
         append("GITHUB_OUTPUT", "success=false\nsummary=\n", env)
         append("GITHUB_STEP_SUMMARY", "### Data validation did not run\n\nSee the job log.\n", env)
-        print(
-            f"::error title=validate-data::dvc repro {stage} failed before writing {summary_path}"
-        )
-        return 1
+        return error("validate-data", f"dvc repro {stage} failed before writing {summary_path}")
     success = bool(summary.get("success")) and repro_ok
     append("GITHUB_OUTPUT", f"success={str(success).lower()}\nsummary={summary_path}\n", env)
     append("GITHUB_STEP_SUMMARY", summarize(summary), env)
     if success:
         print(f"validate-data: passed ({summary_path})")
         return 0
-    for line in error_lines(summary) or [f"::error title=validate-data::dvc repro {stage} failed"]:
-        print(line)
+    lines = error_lines(summary)
+    if not lines:  # no failed expectation to name: DVC itself failed
+        return error("validate-data", f"dvc repro {stage} failed")
+    print(*lines, sep="\n")
     return 1
 
 
