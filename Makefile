@@ -24,13 +24,16 @@ export MPLBACKEND := Agg
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.lock
+# requirements-nodeps.txt: hash-pinned packages installed without their dependencies.
+$(STAMP): requirements-dev.lock requirements-nodeps.txt
 	@echo "Creating $(VENV) (uv, or pip when uv cannot be installed)"
 	"$(PYTHON)" -m venv "$(VENV)"
 	@if "$(BIN)/python" -m pip install --quiet "uv>=0.8"; then \
 	  "$(BIN)/uv" pip install --quiet --python "$(BIN)/python" -r requirements-dev.lock; \
+	  "$(BIN)/uv" pip install --quiet --python "$(BIN)/python" --no-deps --require-hashes -r requirements-nodeps.txt; \
 	else \
 	  "$(BIN)/python" -m pip install --quiet -r requirements-dev.lock; \
+	  "$(BIN)/python" -m pip install --quiet --no-deps --require-hashes -r requirements-nodeps.txt; \
 	fi
 	@touch "$@"
 

@@ -10,7 +10,9 @@ the stable model (an nginx graceful reload: no request is dropped) and fails wit
 Every process started is recorded in the state directory, so `make undeploy` stops them all.
 Responses carry `X-Model-Variant`, `X-Model-Version` and `X-Request-Id`; the access log records
 them. `--ab SHARE` runs a fixed-split A/B test instead of a canary; `ab-compare` scores the
-variants on labelled outcomes.
+variants on labelled outcomes. With `deploy.prediction_log` set, each server also appends what
+it serves (timestamp, version, inputs, prediction) to a CSV log `make monitor` reads
+(serving.py).
 """
 
 from __future__ import annotations
@@ -231,13 +233,37 @@ def spawn(command: list[str], log_path: Path) -> int:
     return process.pid
 
 
+def served_model(state_dir: Path, name: str, version: str, prediction_log: str | None) -> str:
+    """What the scoring server loads: the registered version itself, or (`prediction_log`
+    set) the model serving.py builds under `state_dir/models/`, which also appends every
+    prediction to the log in that folder (resolved against the current directory)."""
+    uri = f"models:/{name}/{version}"
+    if not prediction_log:
+        return uri
+    from .serving import build_logging_model
+
+    path = state_dir / "models" / f"v{version}"
+    try:
+        build_logging_model(
+            uri, path, version, Path(prediction_log).resolve(), tracking.tracking_uri()
+        )
+    except Exception as exc:  # MlflowException, OSError, a column clash (ValueError)
+        from .promote import public_uri
+
+        raise PipelineError(
+            f"cannot build the logging model of version {version}: {public_uri(str(exc))}"
+        ) from None
+    return str(path)
+
+
 def start_server(state_dir: Path, name: str, version: str) -> Server:
     mlflow = shutil.which("mlflow")
     if mlflow is None:
         raise PipelineError("'mlflow' is not on PATH: run through 'make deploy'")
+    model = served_model(state_dir, name, version, load_params().deploy.prediction_log)
     port = free_port()
     command = [
-        mlflow, "models", "serve", "-m", f"models:/{name}/{version}", "--env-manager", "local",
+        mlflow, "models", "serve", "-m", model, "--env-manager", "local",
         "-h", HOST, "-p", str(port), "-w", "1",
     ]  # fmt: skip
     pid = spawn(command, state_dir / f"server-v{version}.log")
@@ -705,57 +731,6 @@ def undeploy(state_dir: Path, quiet: bool = False) -> None:
         print("undeploy: stopped " + ", ".join(stopped))
 
 
-# --- KServe ---------------------------------------------------------------------------------
-
-REMOTE_STORAGE = ("s3://", "gs://", "wasbs://", "https://", "pvc://", "hdfs://", "webhdfs://")
-VERSION_ANNOTATION = "gitops-ml/model-version"
-
-
-def kserve_manifest(
-    template: dict[str, Any], storage_uri: str, version: str, canary: int
-) -> dict[str, Any]:
-    """The InferenceService for one rollout step: the model's storage URI, its registry
-    version, and `canaryTrafficPercent` (omitted at 100: the new revision is rolled out)."""
-    if not storage_uri.startswith(REMOTE_STORAGE):
-        raise PipelineError(
-            f"KServe cannot read the model from {storage_uri!r}: it needs cloud storage "
-            f"({', '.join(REMOTE_STORAGE)}); use an MLflow server whose artifact store is a "
-            "bucket (MLFLOW_TRACKING_URI)"
-        )
-    if not 0 <= canary <= 100:
-        raise PipelineError(f"canary must be between 0 and 100, got {canary}")
-    manifest = json.loads(json.dumps(template))
-    annotations = manifest["metadata"].setdefault("annotations", {})
-    annotations[VERSION_ANNOTATION] = str(version)
-    predictor = manifest["spec"]["predictor"]
-    predictor["model"]["storageUri"] = storage_uri
-    predictor.pop("canaryTrafficPercent", None)
-    if canary < 100:
-        predictor["canaryTrafficPercent"] = canary
-    return manifest
-
-
-def model_storage_uri(name: str, version: str) -> str:
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=tracking.tracking_uri())
-    return client.get_model_version_download_uri(name, version)
-
-
-def write_manifest(args: argparse.Namespace) -> None:
-    import yaml
-
-    params = load_params()
-    name = params.mlflow.registered_model
-    version = args.version or registry_version(name, "champion")
-    template = yaml.safe_load(args.template.read_text(encoding="utf-8"))
-    uri = args.storage_uri or model_storage_uri(name, version)
-    manifest = kserve_manifest(template, uri, version, args.canary)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
-    print(f"manifest: version {version} at {args.canary}% canary -> {args.out}")
-
-
 def probe_rows(params: Any, path: Path = Path("data/interim/test.csv")) -> pd.DataFrame:
     if not path.exists():
         raise PipelineError(f"{path} not found: run 'make repro' first")
@@ -764,22 +739,13 @@ def probe_rows(params: Any, path: Path = Path("data/interim/test.csv")) -> pd.Da
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "command", choices=["deploy", "rollback", "undeploy", "manifest", "ab-compare"]
-    )
+    parser.add_argument("command", choices=["deploy", "rollback", "undeploy", "ab-compare"])
     parser.add_argument("--ab", type=int, default=None, help="deploy: A/B test at this share")
     parser.add_argument("--outcomes", type=Path, help="ab-compare: request_id,prediction,label")
     parser.add_argument("--state", type=Path, default=Path(".deploy"), help="state directory")
     parser.add_argument("--version", default=None, help="registered version (default: champion)")
     parser.add_argument("--health-timeout", type=float, default=180.0)
-    parser.add_argument("--template", type=Path, default=Path("kserve/inferenceservice.yaml"))
-    parser.add_argument("--canary", type=int, default=100, help="manifest: traffic share")
-    parser.add_argument("--storage-uri", default="", help="manifest: model location override")
-    parser.add_argument("--out", type=Path, default=Path("kserve/rendered.yaml"))
     args = parser.parse_args(argv)
-    if args.command == "manifest":
-        write_manifest(args)
-        return
     state_dir = args.state.resolve()
     if args.command == "undeploy":
         undeploy(state_dir)
