@@ -41,6 +41,7 @@ def expected_files(answers: Mapping[str, str]) -> set[str]:
         f"src/{package}/promote.py",
         f"src/{package}/champion_store.py",
         f"src/{package}/deploy.py",
+        f"src/{package}/serving.py",
         f"src/{package}/nginx.conf.in",
         f"src/{package}/monitor.py",
         f"src/{package}/stages/__init__.py",
@@ -59,6 +60,7 @@ def expected_files(answers: Mapping[str, str]) -> set[str]:
         "tests/test_promote.py",
         "tests/test_champion_store.py",
         "tests/test_deploy.py",
+        "tests/test_serving.py",
         "tests/test_monitor.py",
         "tests/data/__init__.py",
         "tests/data/test_expectations.py",
@@ -73,6 +75,7 @@ def expected_files(answers: Mapping[str, str]) -> set[str]:
     }
     if answers.get("deploy_target", "local") == "kserve":
         files |= {"kserve/inferenceservice.yaml", "kserve/README.md"}
+        files |= {f"src/{package}/kserve.py", "tests/test_kserve.py"}
     if answers["dataset"] == "demo":
         files.add("expectations/suite.json")
     return files

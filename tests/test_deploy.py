@@ -8,8 +8,10 @@ printed (`pytest -s`) so they can be reported.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -128,6 +130,53 @@ def ab_traffic(project: Path, url: str, count: int) -> Path:
     return path
 
 
+def predict_through(url: str, rows: pd.DataFrame, batch: int) -> list:
+    """The rows' predictions through nginx, `batch` rows per request."""
+    predictions = []
+    for start in range(0, len(rows), batch):
+        split = json.loads(rows.iloc[start : start + batch].to_json(orient="split", index=False))
+        status, _, text = post(url, json.dumps({"dataframe_split": split}).encode())
+        assert status == 200, text
+        predictions += json.loads(text)["predictions"]
+    return predictions
+
+
+def monitor_log(project: Path, log_dir: Path) -> dict:
+    """`make monitor CURRENT=<the prediction log>`: its exit status, output and summary."""
+    result = make(project, "monitor", f"CURRENT={log_dir}", check=False)
+    failed = re.search(r"\] Error (\d+)", result.stderr)  # make exits 2, naming the status
+    summary_path = project / "reports" / "monitoring" / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    return {
+        "result": result,
+        "status": int(failed[1]) if failed else result.returncode,
+        "summary": summary,
+    }
+
+
+def served_log(project: Path, url: str) -> dict:
+    """Rows served through nginx, the prediction log the server wrote and the monitor's
+    reading of it: first the test split, then a batch with two shifted columns."""
+    log_dir = project / "logs" / "predictions"
+    features = pd.read_csv(project / "data" / "interim" / "test.csv").drop(columns=["target"])
+    # start from the rows sent here (the server makes the folder again)
+    shutil.rmtree(log_dir, ignore_errors=True)
+    answers = predict_through(url, features, 25)
+    files = sorted(log_dir.glob("*.csv"))
+    logged = [pd.read_csv(path) for path in files]
+    steps = {"sent": features, "answers": answers, "files": files}
+    steps["log"] = pd.concat(logged, ignore_index=True) if logged else pd.DataFrame()
+    steps["monitor"] = monitor_log(project, log_dir)
+
+    batch = project / "data" / "monitoring" / "demo-batch.csv"
+    made = make(project, "monitor-demo")  # writes the shifted batch (and monitors the file)
+    steps["shifted"] = ast.literal_eval(made.stdout.split("sd: ", 1)[1].splitlines()[0])
+    shutil.rmtree(log_dir, ignore_errors=True)
+    predict_through(url, pd.read_csv(batch).drop(columns=["target"]), 500)
+    steps["shifted_monitor"] = monitor_log(project, log_dir)
+    return steps
+
+
 def timed_make(project: Path, *args: str) -> tuple[object, float]:
     started = time.perf_counter()
     result = make(project, *args, check=False)
@@ -161,11 +210,13 @@ def life(tmp_path_factory: pytest.TempPathFactory):
             "wrong_type": post(url, body.replace(b"[[", b'[["text", ', 1)),
             "after": post(url, body),
         }
+        steps["log"] = served_log(project, url)
 
         healthy = register(project, "same")
         result, seconds = timed_make(project, "deploy", f"VERSION={healthy}")
         steps["canary"] = {"result": result, "seconds": seconds, "version": healthy}
         steps["canary"]["answer"] = post(url, body)
+        steps["canary"]["log_files"] = [p.name for p in (project / "logs/predictions").iterdir()]
 
         result, seconds = timed_make(project, "deploy", "VERSION=1", "AB=50")
         outcomes = ab_traffic(project, url, 40)
@@ -241,6 +292,41 @@ def test_bad_input_gets_a_clear_4xx_and_the_service_stays_up(life):
     assert bad["after"][0] == 200
 
 
+def test_served_predictions_are_logged_with_their_version(life):
+    # Given the test split sent through nginx in batches of 25 rows
+    served = life["log"]
+    sent, log = served["sent"], served["log"]
+    # Then the stable server's one log file holds each row once, as answered
+    assert [path.name.rsplit("-", 1)[0] for path in served["files"]] == [
+        f"predictions-{log['timestamp'][0][:10]}-v1"
+    ]
+    assert len(log) == len(sent)
+    assert log["model_version"].astype(str).unique().tolist() == ["1"]
+    assert log["request_id"].nunique() == -(-len(sent) // 25)
+    assert log["prediction"].tolist() == served["answers"]
+    pd.testing.assert_frame_equal(log[list(sent.columns)], sent, check_dtype=False)
+
+
+def test_monitor_reads_the_prediction_log(life):
+    monitored = life["log"]["monitor"]
+    assert monitored["status"] in (0, 3), monitored["result"].stderr  # 0 no alert, 3 alert, 1 error
+    summary = monitored["summary"]
+    assert summary["current"]["rows"] == len(life["log"]["sent"])
+    assert summary["current"]["prediction"] == "log"
+    assert sorted(summary["current"]["ignored_columns"]) == [
+        "model_version",
+        "request_id",
+        "timestamp",
+    ]
+
+
+def test_monitor_flags_the_shifted_columns_of_served_traffic(life):
+    monitored = life["log"]["shifted_monitor"]
+    assert monitored["status"] == 3, monitored["result"].stderr
+    assert monitored["summary"]["current"]["rows"] == 2000
+    assert monitored["summary"]["drifted_columns"] == life["log"]["shifted"]
+
+
 def test_healthy_canary_ramps_to_100_percent(life):
     canary = life["canary"]
     output = canary["result"].stdout
@@ -251,6 +337,9 @@ def test_healthy_canary_ramps_to_100_percent(life):
     assert f"version {canary['version']} serves 100%" in output
     assert output.strip().splitlines()[-1] == life["first"]["url"]
     assert canary["answer"][1]["X-Model-Version"] == canary["version"]
+    # the candidate ran beside the stable server: each wrote its own log file
+    versions = {name.split("-v")[1].split("-")[0] for name in canary["log_files"]}
+    assert versions == {"1", canary["version"]}
 
 
 def test_ab_mode_splits_traffic_and_compares_the_variants_outcomes(life):

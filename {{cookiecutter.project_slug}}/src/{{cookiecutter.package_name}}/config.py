@@ -144,6 +144,8 @@ class DeployParams(Strict):
     probe_rows: int = Field(default=50, ge=1)
     min_agreement: float = Field(default=0.9, ge=0, le=1)
     agreement_tolerance: float = Field(default=0.1, ge=0)
+    # Folder of the prediction log the servers append to (serving.py); None or "": no log.
+    prediction_log: str | None = "logs/predictions"
 
     @model_validator(mode="after")
     def _steps(self) -> DeployParams:

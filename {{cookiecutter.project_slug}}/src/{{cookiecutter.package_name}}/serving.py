@@ -1,0 +1,186 @@
+"""The served model: a registered version wrapped so that every prediction is also logged.
+
+`make deploy` serves, instead of `models:/<name>/<version>`, an MLflow pyfunc model built by
+`build_logging_model`: the registered model is one of its artifacts, its signature is the
+registered model's (bad input still gets MLflow's 400) and `PredictionLogger.predict` appends
+one CSV row per input row to the prediction log, then returns the predictions unchanged:
+
+    timestamp, model_version, request_id, <the model's input columns>, prediction
+
+Each server process writes its own file, `predictions-<YYYY-MM-DD>-v<version>-<pid>.csv` (UTC
+date) in the log folder, so a stable server and a canary candidate never interleave writes;
+`make monitor CURRENT=<log folder>` reads them all. A log that cannot be written never fails
+a prediction: the error goes to the server's log (stderr) and the answer is served.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+
+from .monitor import LOG_METADATA, PREDICTION
+
+PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+log = logging.getLogger(__name__)
+
+
+def log_file(log_dir: Path, version: str, when: datetime, pid: int) -> Path:
+    """This process's log file for the day of `when` (UTC)."""
+    return log_dir / f"predictions-{when:%Y-%m-%d}-v{version}-{pid}.csv"
+
+
+def prediction_column(predictions: Any, rows: int) -> list[Any]:
+    """One value per input row: a class or a number; a multi-output row as a JSON list."""
+    if isinstance(predictions, pd.DataFrame) and predictions.shape[1] == 1:
+        predictions = predictions.iloc[:, 0]
+    values = np.asarray(predictions)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if len(values) != rows:
+        raise ValueError(f"{len(values)} predictions for {rows} input rows")
+    if values.ndim == 1:
+        return values.tolist()
+    return [json.dumps(row) for row in values.tolist()]
+
+
+def log_rows(
+    model_input: pd.DataFrame,
+    predictions: Any,
+    version: str,
+    request_id: str,
+    when: datetime,
+    columns: list[str],
+) -> pd.DataFrame:
+    """The log rows of one call: metadata, the input `columns` as received, the prediction."""
+    inputs = model_input.reset_index(drop=True).reindex(columns=columns)
+    metadata = (when.isoformat(timespec="milliseconds"), version, request_id)
+    rows = pd.DataFrame(dict(zip(LOG_METADATA, metadata, strict=True)), index=inputs.index)
+    rows = pd.concat([rows, inputs], axis=1)
+    rows[PREDICTION] = prediction_column(predictions, len(inputs))
+    return rows
+
+
+class PredictionLogger(mlflow.pyfunc.PythonModel):
+    """Predicts with the registered model (artifact `model`) and appends each call to the log.
+
+    model_config: `model_version` (written in every row) and `log_dir` (empty: no log).
+    """
+
+    def load_context(self, context: Any) -> None:
+        config = context.model_config or {}
+        self.model = mlflow.pyfunc.load_model(context.artifacts["model"])
+        self.version = str(config.get("model_version", ""))
+        self.log_dir = Path(config["log_dir"]) if config.get("log_dir") else None
+        schema = self.model.metadata.get_input_schema()
+        named = schema is not None and schema.has_input_names()
+        # The header is fixed per process: the signature's columns, else the first call's.
+        self.columns: list[str] | None = list(schema.input_names()) if named else None
+        self.lock = threading.Lock()
+
+    def predict(self, context, model_input, params=None):
+        # No type hints: MLflow would validate the input against them instead of the signature.
+        predictions = self.model.predict(model_input, params=params)
+        if self.log_dir is not None:
+            try:
+                self.append(model_input, predictions)
+            except Exception:  # a full disk or a bad folder must not fail a prediction
+                log.exception("prediction log: could not write to %s", self.log_dir)
+        return predictions
+
+    def append(self, model_input: Any, predictions: Any) -> None:
+        assert self.log_dir is not None
+        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        if frame.empty:
+            return
+        when = datetime.now(timezone.utc)
+        with self.lock:
+            if self.columns is None:
+                self.columns = [str(c) for c in frame.columns]
+            rows = log_rows(frame, predictions, self.version, uuid.uuid4().hex, when, self.columns)
+            path = log_file(self.log_dir, self.version, when, os.getpid())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            rows.to_csv(path, mode="a", header=not path.exists(), index=False)
+
+
+@contextmanager
+def _quiet_save() -> Iterator[None]:
+    """No download progress bars in `make deploy`'s output, and none of save_model's advice
+    that does not apply here: the pickle holds a reference to PredictionLogger (its code is in
+    the model's `code/`), written and read on this machine, and an input example would make
+    MLflow run the model (and log a prediction) at build time."""
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    level, progress = pyfunc_log.level, os.environ.get(PROGRESS_BAR)
+    pyfunc_log.setLevel(logging.ERROR)
+    os.environ[PROGRESS_BAR] = "false"
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*input example.*", category=UserWarning)
+            yield
+    finally:
+        pyfunc_log.setLevel(level)
+        if progress is None:
+            os.environ.pop(PROGRESS_BAR, None)
+        else:
+            os.environ[PROGRESS_BAR] = progress
+
+
+def build_logging_model(
+    model_uri: str,
+    path: Path,
+    version: str,
+    log_dir: Path | None,
+    tracking_uri: str | None = None,
+) -> Path:
+    """Save at `path` the pyfunc model that serves `model_uri` (read from the registry at
+    `tracking_uri`) and logs to `log_dir` (None: no log).
+
+    A copy of the registered model becomes the artifact `model`; its signature and pip
+    requirements become the wrapper's; this package is copied into the model (`code/`) so a
+    scoring server can import PredictionLogger. An existing model at `path` is replaced.
+    """
+    from mlflow.artifacts import download_artifacts
+    from mlflow.models import Model
+
+    with tempfile.TemporaryDirectory() as scratch, _quiet_save():
+        local = Path(
+            download_artifacts(artifact_uri=model_uri, dst_path=scratch, tracking_uri=tracking_uri)
+        )
+        signature = Model.load(str(local)).signature
+        if signature is not None and signature.inputs.has_input_names():
+            taken = set(signature.inputs.input_names()) & {*LOG_METADATA, PREDICTION}
+            if taken:
+                raise ValueError(
+                    f"the model's input columns {sorted(taken)} clash with the prediction "
+                    "log's own columns: rename them, or set deploy.prediction_log: null"
+                )
+        requirements = local / "requirements.txt"
+        building = path.with_name(path.name + ".building")
+        shutil.rmtree(building, ignore_errors=True)
+        building.parent.mkdir(parents=True, exist_ok=True)
+        mlflow.pyfunc.save_model(
+            str(building),
+            python_model=PredictionLogger(),
+            artifacts={"model": str(local)},
+            signature=signature,
+            model_config={"model_version": str(version), "log_dir": str(log_dir or "")},
+            code_paths=[str(Path(__file__).parent)],
+            pip_requirements=str(requirements) if requirements.exists() else None,
+        )
+    shutil.rmtree(path, ignore_errors=True)
+    building.rename(path)
+    return path
