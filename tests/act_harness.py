@@ -17,7 +17,8 @@ How a run is wired (see tests/act/README.md and docs/actions.md):
   working tree, so the tests exercise the code under review.
 - Every other `owner/repo@ref` used by the workflow or by those actions is mapped to the
   stand-in `tests/act/<repo>/`; a missing stand-in fails before act starts, naming it.
-- `cml` and `gh` on PATH are recorders; `$ACT_RECORD_DIR`, `$ACT_ARTIFACT_DIR` are per run.
+- `cml` and `gh` on PATH are recorders; `$ACT_RECORD_DIR`, `$ACT_ARTIFACT_DIR` are per run;
+  `env={"ACT_GH_STATE_DIR": dir}` makes gh keep releases, issues and pull requests across runs.
 - The shared environment's bin directory is removed from PATH so the workflow must build its
   own (the `setup` action installs requirements.lock with uv; UV_OFFLINE=1 uses uv's cache).
 """
@@ -235,8 +236,12 @@ def run_act(
     env: Mapping[str, str] | None = None,
     timeout: float = 1200,
     standin_dirs: Sequence[Path] = (STANDINS,),
+    use_gitignore: bool = True,
 ) -> ActResult:
-    """Run `workflow` of the git repository `repo` for one event; never raises on job failure."""
+    """Run `workflow` of the git repository `repo` for one event; never raises on job failure.
+
+    `use_gitignore=False` copies gitignored files into the workspace too (the outputs of a
+    `make repro` that ran before, which a real runner would `dvc pull`)."""
     answers_file = repo / ".cookiecutter.json"
     answers = json.loads(answers_file.read_text()) if answers_file.is_file() else {}
     template_repo = template_repo or answers.get("template_repo")
@@ -269,6 +274,8 @@ def run_act(
     ]
     if job:
         command += ["--job", job]
+    if not use_gitignore:
+        command.append("--use-gitignore=false")
     template_copy = snapshot_actions(run_dir / "template")
     mappings = local_repositories(
         workflow_path, template_repo, template_ref, template_copy, standin_dirs

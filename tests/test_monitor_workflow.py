@@ -1,14 +1,14 @@
 """monitor.yml run for real with act: schedule and workflow_dispatch, a recording `gh`.
 
 An alert opens one issue and a second alerting run updates it; a run without drift opens
-nothing; `retrain_on_drift` pushes a branch and opens a pull request, never merging. Third-party
-actions are mapped to the stand-ins in tests/act_monitor/ (see its README).
+nothing; `retrain_on_drift` pushes a branch and opens a pull request, never merging. The runs
+go through tests/act_harness.py with the shared stand-ins of tests/act/ (see its README);
+the `gh` stand-in keeps the issues and pull requests in ACT_GH_STATE_DIR across runs.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,16 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import QUIET_ENV, ROOT, SHARED_VENV
+from tests.act_harness import ActResult, run_act
 
-STANDINS = ROOT / "tests" / "act_monitor"
 ISSUE_TITLE = "Monitoring alert: data or model drift"
-THIRD_PARTY = {
-    "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065": "setup-python",
-    "astral-sh/setup-uv@e92bafb6253dcd438e0484186d7669ea7a8ca1cc": "setup-uv",
-    "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02": "upload-artifact",
-    "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093": "download-artifact",
-}
 
 pytestmark = pytest.mark.slow
 
@@ -68,58 +61,32 @@ class Act:
 
     def __init__(self, project: Path, work: Path):
         self.project, self.work = project, work
-        self.record, self.state = work / "gh-calls.jsonl", work / "gh-state.json"
-        self.template = work / "template-repo"
-        shutil.copytree(ROOT / "actions", self.template / "actions")
-        self.answers = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
-        self.runs = 0
+        self.state = work / "gh-state"
+        self.state.mkdir()
+        self.results: list[ActResult] = []
 
-    def __call__(self, event: str, payload: dict) -> subprocess.CompletedProcess[str]:
-        self.runs += 1
-        artifacts = self.work / f"artifacts-{self.runs}"
-        event_file = self.work / f"event-{self.runs}.json"
-        payload = {"repository": {"default_branch": "main"}, **payload}
-        event_file.write_text(json.dumps(payload), encoding="utf-8")
-        workflow = self.project / ".github/workflows/monitor.yml"
-        template = f"{self.answers['template_repo']}@{self.answers['template_ref']}"
-        mappings = [f"{template}={self.template}"]
-        mappings += [f"{ref}={STANDINS / folder}" for ref, folder in THIRD_PARTY.items()]
-        unmapped = {
-            use for use in uses_of(workflow)
-            if not use.startswith(("actions/checkout@", self.answers["template_repo"]))
-        } - set(THIRD_PARTY)  # fmt: skip
-        assert unmapped == set(), f"map these to stand-ins: {unmapped}"
-        command = [
-            str(SHARED_VENV / "bin" / "act"), event, "-W", str(workflow), "-e", str(event_file),
-            "-P", "ubuntu-latest=-self-hosted", "--action-offline-mode", "--use-gitignore=false",
-            "-s", "GITHUB_TOKEN=fake-token", "--env", "DO_NOT_TRACK=1",
-        ]  # fmt: skip
-        for mapping in mappings:
-            command += ["--local-repository", mapping]
-        env = {
-            **os.environ,
-            **QUIET_ENV,
-            "PATH": os.pathsep.join([str(STANDINS / "bin"), str(SHARED_VENV / "bin"),
-                                     os.environ["PATH"]]),
-            "GH_RECORD": str(self.record),
-            "GH_STATE": str(self.state),
-            "ACT_MONITOR_ARTIFACTS": str(artifacts),
-            "ACT_MONITOR_PYTHON": str(SHARED_VENV / "bin" / "python"),
-            "ACT_MONITOR_VENV": str(SHARED_VENV),
-        }  # fmt: skip
-        env.pop("MLFLOW_TRACKING_URI", None)
-        env.pop("VIRTUAL_ENV", None)
-        return subprocess.run(
-            command, cwd=self.project, env=env, capture_output=True, text=True, timeout=900
+    def __call__(self, event: str, payload: dict) -> ActResult:
+        result = run_act(
+            self.project,
+            event,
+            {"repository": {"default_branch": "main"}, **payload},
+            workflow="monitor.yml",
+            tmp_path=self.work,
+            env={"ACT_GH_STATE_DIR": str(self.state)},
+            timeout=900,
+            use_gitignore=False,  # the DVC-tracked outputs of `make repro` come along
         )
+        print(f"\n[act] monitor.yml {event}: {result.seconds:.0f} s, {result.job_results}")
+        self.results.append(result)
+        return result
 
     def calls(self) -> list[list[str]]:
-        if not self.record.exists():
-            return []
-        return [json.loads(line)["args"] for line in self.record.read_text().splitlines()]
+        """Every gh call of every run so far, in order."""
+        return [call["argv"] for result in self.results for call in result.calls("gh")]
 
     def github(self) -> dict:
-        return json.loads(self.state.read_text()) if self.state.exists() else {"issues": []}
+        path = self.state / "github.json"
+        return json.loads(path.read_text()) if path.exists() else {"issues": []}
 
 
 def verbs(calls: list[list[str]]) -> list[str]:
@@ -131,30 +98,30 @@ def act(project: Path, tmp_path: Path) -> Act:
     return Act(project, tmp_path)
 
 
-def log(result: subprocess.CompletedProcess[str]) -> str:
-    return f"--- act stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-3000:]}"
+def log(result: ActResult) -> str:
+    return result.tail()
 
 
 def test_an_alert_opens_one_issue_and_the_next_run_updates_it(act: Act):
     # Given a drifted batch, when the workflow is dispatched by hand
     first = act("workflow_dispatch", {"inputs": {"current": "data/monitoring/drifted.csv",
                                                  "retrain_on_drift": "false"}})  # fmt: skip
-    assert first.returncode == 0, log(first)
+    assert first.succeeded, log(first)
     # then the job summary shows the verdict and one issue is opened with the numbers and run link
-    assert "Summary - ### Monitoring alert" in first.stdout, log(first)
+    assert "### Monitoring alert" in first.summary, log(first)
     assert verbs(act.calls()) == ["label create", "issue list", "issue create"]
     issues = act.github()["issues"]
     assert [(i["title"], i["state"]) for i in issues] == [(ISSUE_TITLE, "open")]
     assert "mean radius" in issues[0]["body"] and "/actions/runs/" in issues[0]["body"]
     assert "| mean radius | wasserstein |" in issues[0]["body"]
-    assert (act.work / "artifacts-1/monitoring-report/report.html").is_file()
+    assert (first.artifact_dir / "monitoring-report" / "report.html").is_file()
 
     # When the schedule runs on the same drifted data (monitor.current points at it)
     shutil.copy(act.project / "data/monitoring/drifted.csv",
                 act.project / "data/monitoring/current.csv")  # fmt: skip
     before = len(act.calls())
     second = act("schedule", {"schedule": "17 6 * * *"})
-    assert second.returncode == 0, log(second)
+    assert second.succeeded, log(second)
     # then the open issue is updated and commented, and no second issue appears
     assert verbs(act.calls()[before:]) == ["label create", "issue list", "issue edit",
                                            "issue comment"]  # fmt: skip
@@ -168,24 +135,24 @@ def test_no_drift_opens_nothing(act: Act):
     shutil.copy(act.project / "data/monitoring/steady.csv",
                 act.project / "data/monitoring/current.csv")  # fmt: skip
     result = act("schedule", {"schedule": "17 6 * * *"})
-    assert result.returncode == 0, log(result)
-    assert "Summary - ### Monitoring: no alert" in result.stdout, log(result)
+    assert result.succeeded, log(result)
+    assert "### Monitoring: no alert" in result.summary, log(result)
     assert act.calls() == []
 
 
 def test_bad_current_data_fails_the_run_and_opens_nothing(act: Act):
     (act.project / "data/monitoring/current.csv").write_text("", encoding="utf-8")
     result = act("schedule", {"schedule": "17 6 * * *"})
-    assert result.returncode != 0
-    assert "is empty (no header, no rows)" in result.stdout, log(result)
-    assert "Summary - ### Monitoring failed" in result.stdout
+    assert not result.succeeded
+    assert "is empty (no header, no rows)" in result.log, log(result)
+    assert "### Monitoring failed" in result.summary
     assert act.calls() == []
 
 
 def test_retrain_on_drift_pushes_a_branch_and_opens_a_pull_request(act: Act):
     result = act("workflow_dispatch", {"inputs": {"current": "data/monitoring/drifted.csv",
                                                   "retrain_on_drift": "true"}})  # fmt: skip
-    assert result.returncode == 0, log(result)
+    assert result.succeeded, log(result)
     calls = act.calls()
     assert verbs(calls) == ["label create", "issue list", "issue create", "auth setup-git",
                             "pr create"]  # fmt: skip

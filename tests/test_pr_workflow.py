@@ -146,7 +146,7 @@ def test_good_pr_report_has_params_validation_data_and_plots(good_pr):
     assert images
     for image in images:
         assert f"`{image}`" in markdown
-        assert (result.artifact_dir / "model-report" / "plots" / image).is_file()
+        assert (result.artifact_dir / "model-report" / image).is_file()
     assert f"[plots](file://{result.artifact_dir}/model-report)" in markdown
 
 

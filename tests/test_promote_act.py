@@ -1,16 +1,25 @@
-"""The generated `main.yml` (push to main -> actions/promote) and `release.yml` (push of a
-`v*` tag -> actions/deploy), run for real with nektos/act (tests/act_harness.py)."""
+"""The generated `main.yml` (push to main -> actions/promote), `release.yml` (push of a `v*`
+tag -> actions/deploy) and `rollback.yml` (workflow_dispatch -> actions/deploy), run for real
+with nektos/act (tests/act_harness.py), all in the default setup: no MLflow server, the
+champion kept as GitHub releases `model-v<N>` by the stateful `gh` stand-in (ACT_GH_STATE_DIR).
+
+One history, in file order: two merges (model-v1, then not promoted), a tag push that deploys
+model-v1, a third merge whose gate lets a different model through (model-v2), then two
+rollbacks (model-v3 = model-v1's model, model-v4 = model-v2's). The with-server path of
+actions/deploy is covered in-process (tests/test_promote_deploy_actions.py) and by
+tests/test_deploy.py; main.yml with a server by the unreachable-registry test below."""
 
 from __future__ import annotations
 
 import json
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.act_harness import run_act
-from tests.conftest import make, render_project
+from tests.conftest import render_project
 
 pytestmark = pytest.mark.slow
 
@@ -31,10 +40,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def two_pushes(project, tmp_path_factory) -> tuple[list, Path]:
+def gh_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The GitHub releases of the project, kept by the `gh` stand-in across act runs."""
+    return tmp_path_factory.mktemp("gh-state")
+
+
+def with_releases(state: Path) -> dict[str, str]:
+    return {"ACT_GH_STATE_DIR": str(state)}
+
+
+@pytest.fixture(scope="module")
+def two_pushes(project, gh_state, tmp_path_factory) -> tuple[list, Path]:
     """Two merges to main on fresh runners with no MLflow server: the `gh` stand-in keeps
     the releases the first run creates (ACT_GH_STATE_DIR) for the second to download."""
-    state = tmp_path_factory.mktemp("gh-releases")
     runs = []
     for number in (1, 2):
         result = run_act(
@@ -43,11 +61,11 @@ def two_pushes(project, tmp_path_factory) -> tuple[list, Path]:
             push("refs/heads/main"),
             workflow="main.yml",
             tmp_path=tmp_path_factory.mktemp(f"push-{number}"),
-            env={"ACT_GH_STATE_DIR": str(state)},
+            env=with_releases(gh_state),
         )
         print(f"\n[act] main.yml push {number}: {result.seconds:.0f} s, {result.job_results}")
         runs.append(result)
-    return runs, state / "releases"
+    return runs, gh_state / "releases"
 
 
 def test_push_to_main_promotes_the_first_model_and_publishes_it(two_pushes):
@@ -107,23 +125,122 @@ def test_push_to_main_with_an_unreachable_registry_fails_loudly(project, tmp_pat
     assert any("'champion' unchanged" in e and "unreachable" in e for e in errors), errors
 
 
-def test_tag_push_deploys_the_champion_through_nginx(tmp_path_factory, tmp_path):
-    # A shared registry stands for the MLflow server: the project's own sqlite store, given
-    # to the workflow as MLFLOW_TRACKING_URI, with a champion promoted beforehand.
-    project = render_project(tmp_path_factory.mktemp("release-act"))
-    make(project, "repro")
-    make(project, "promote")
-    registry = f"sqlite:///{project / 'mlflow.db'}"
+def test_tag_push_without_a_server_deploys_the_champion_of_the_latest_release(
+    project, two_pushes, gh_state, tmp_path
+):
+    # Given model-v1 published by the first merge and no MLFLOW_TRACKING_URI secret
+    _, releases = two_pushes
+    assert sorted(p.name for p in releases.iterdir()) == ["model-v1"]
+    # When a v* tag is pushed (GitHub-hosted runner: no DEPLOY_RUNNER variable)
     result = run_act(
         project,
         "push",
         push("refs/tags/v1.0.0"),
         workflow="release.yml",
         tmp_path=tmp_path,
-        secrets={"MLFLOW_TRACKING_URI": registry},
+        env=with_releases(gh_state),
     )
-    print(f"\n[act] release.yml: {result.seconds:.0f} s, jobs {result.job_results}")
+    print(f"\n[act] release.yml, no server: {result.seconds:.0f} s, jobs {result.job_results}")
+    print(result.summary)
+    # Then the fresh runner restored model-v1 with the job's token, and nginx served it: the
+    # first deployment answers real predictions through nginx before it reports "serving"
     assert result.succeeded, result.tail()
-    assert "make deploy` on this runner: succeeded" in result.summary
-    assert "deploy: version 1 serving" in result.summary
-    assert "stopped afterwards" in result.summary
+    downloads = [c for c in result.calls("gh") if c["argv"][:2] == ["release", "download"]]
+    assert [c["argv"][2] for c in downloads] == ["model-v1"]
+    assert all(c["token"] for c in downloads)
+    summary = result.summary
+    assert "make deploy` on this runner: succeeded" in summary
+    assert "Restored: restored release model-v1 as 'champion' (version 1)." in summary
+    assert "- deploy: version 1 serving in" in summary
+    assert "stopped afterwards" in summary
+    assert result.outputs("deploy")["release"] == "model-v1"
+    assert result.outputs("deploy")["url"].startswith("http://127.0.0.1:")
+    assert not any(c["argv"][:2] == ["release", "create"] for c in result.calls("gh"))
+
+
+@pytest.fixture(scope="module")
+def second_champion(project, two_pushes, gh_state, tmp_path_factory) -> Path:
+    """A third merge: a much weaker regularisation constant gives a different model, and
+    a non-inferiority margin of -1 lets the gate promote it: model-v2."""
+    params = project / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    changed = text.replace("    C: 1.0\n", "    C: 0.001\n").replace(
+        "min_improvement: 0.0\n", "min_improvement: -1.0\n"
+    )
+    assert changed.count("C: 0.001") == 1 and "min_improvement: -1.0" in changed
+    params.write_text(changed, encoding="utf-8")
+    subprocess.run(
+        ["git", "commit", "-qam", "Weaker model, non-inferiority margin"], cwd=project, check=True
+    )
+    result = run_act(
+        project,
+        "push",
+        push("refs/heads/main"),
+        workflow="main.yml",
+        tmp_path=tmp_path_factory.mktemp("push-3"),
+        env=with_releases(gh_state),
+    )
+    print(f"\n[act] main.yml push 3: {result.seconds:.0f} s, {result.job_results}")
+    assert result.succeeded, result.tail()
+    assert result.outputs("promote")["champion-release"] == "model-v2", result.summary
+    releases = gh_state / "releases"
+    models = [(releases / tag / "model.joblib").read_bytes() for tag in ("model-v1", "model-v2")]
+    assert models[0] != models[1]
+    return releases
+
+
+def rollback_run(project, gh_state, tmp_path, version: str):
+    result = run_act(
+        project,
+        "workflow_dispatch",
+        {"inputs": {"version": version}, "repository": {"full_name": "acme/project"}},
+        workflow="rollback.yml",
+        tmp_path=tmp_path,
+        env=with_releases(gh_state),
+    )
+    print(f"\n[act] rollback.yml version={version!r}: {result.seconds:.0f} s, {result.job_results}")
+    print(result.summary)
+    return result
+
+
+def test_rollback_without_a_server_publishes_the_previous_model_as_a_new_release(
+    project, second_champion, gh_state, tmp_path
+):
+    releases = second_champion
+    # When the rollback workflow is dispatched with no version on a GitHub-hosted runner
+    result = rollback_run(project, gh_state, tmp_path, "")
+    # Then the registry's champion moved back (nothing serves here) and model-v3 records it
+    assert result.succeeded, result.tail()
+    summary = result.summary
+    assert "make rollback` on this runner: succeeded" in summary
+    assert "release model-v1 as 'previous-champion'" in summary
+    assert "- rollback: nothing is deployed here; registry 'champion' moved from" in summary
+    assert "Rollback published as release model-v3 (rollback from model-v2 to model-v1)" in summary
+    assert sorted(p.name for p in releases.iterdir()) == ["model-v1", "model-v2", "model-v3"]
+    restored = releases / "model-v3"
+    assert (restored / "model.joblib").read_bytes() == (
+        releases / "model-v1" / "model.joblib"
+    ).read_bytes()
+    record = json.loads((restored / "record.json").read_text())
+    assert record["decision"] == "rollback"
+    assert (record["rolled_back_from"], record["restored_release"]) == ("model-v2", "model-v1")
+    assert record["trigger"].startswith("workflow_dispatch by ")
+    assert record["restored_record"]["decision"] == "promoted"
+    assert result.outputs("rollback")["release"] == "model-v3"
+
+
+def test_rollback_to_a_given_release_without_a_server(project, second_champion, gh_state, tmp_path):
+    releases = second_champion
+    assert (releases / "model-v3").is_dir(), "runs after the default rollback (file order)"
+    # When the rollback names release 2 (the model rolled back from just before)
+    result = rollback_run(project, gh_state, tmp_path, "2")
+    # Then model-v2's model is the champion again, recorded as model-v4
+    assert result.succeeded, result.tail()
+    assert "Rollback published as release model-v4 (rollback from model-v3 to model-v2)" in (
+        result.summary
+    )
+    record = json.loads((releases / "model-v4" / "record.json").read_text())
+    assert (record["decision"], record["restored_release"]) == ("rollback", "model-v2")
+    assert (releases / "model-v4" / "model.joblib").read_bytes() == (
+        releases / "model-v2" / "model.joblib"
+    ).read_bytes()

@@ -278,29 +278,77 @@ def deploy_env(github: dict[str, str], **overrides: str) -> dict[str, str]:
     return {**github, **values, **overrides}
 
 
-def test_deploy_local_reports_url_and_canary_steps(tmp_path, github, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / ".deploy").mkdir()
-    (tmp_path / ".deploy" / "state.json").write_text(json.dumps({"stable": {"version": "2"}}))
-    runner = Recorder({"make deploy": (0, DEPLOY_OUT, "")})
-    env = deploy_env(github, DEPLOY_VERSION="2")
+def commands(runner: Recorder) -> list[str]:
+    return [" ".join(call[0]) for call in runner.calls]
+
+
+def summary_of(env: Mapping[str, str]) -> str:
+    return Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+@pytest.mark.parametrize(
+    ("target", "make_target"), [("local", "deploy"), ("kserve", "kserve-deploy")]
+)
+def test_deploy_runs_the_project_target_and_reports_url_and_canary_steps(
+    github, target, make_target
+):
+    # Given a project whose deploy target prints the shared output contract
+    runner = Recorder({f"make {make_target}": (0, DEPLOY_OUT, "")})
+    env = deploy_env(
+        github,
+        DEPLOY_TARGET=target,
+        DEPLOY_VERSION="2",
+        DEPLOY_TRACKING_URI="https://mlflow.example.com",
+    )
+    # When the action deploys version 2
     assert deploy_action.main(env, runner) == 0
-    assert runner.calls[0][0] == ["make", "deploy", "VENV=.venv", "VERSION=2"]
-    assert outputs(env) == {"url": "http://127.0.0.1:51311", "version": "2"}
-    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    # Then one make command ran, with the registry URI in its environment, and nothing else
+    assert commands(runner) == [f"make {make_target} VENV=.venv VERSION=2"]
+    assert runner.calls[0][1]["MLFLOW_TRACKING_URI"] == "https://mlflow.example.com"
+    assert outputs(env) == {"url": "http://127.0.0.1:51311", "version": "2", "release": ""}
+    summary = summary_of(env)
+    assert summary.startswith(f"### `make {make_target}` {deploy_action.WHERE[target]}: succeeded")
     assert "| canary 10% | candidate served 4/40 requests" in summary
     assert "- deploy: version 2 serves 100% after 16.7 s" in summary
+    assert "GitHub releases" not in summary
 
 
-def test_deploy_local_failure_reports_the_rollback_reason(tmp_path, github, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("local", ["make deploy VENV=.venv", "make undeploy VENV=.venv"]),
+        ("kserve", ["make kserve-deploy VENV=.venv", "make kserve-undeploy VENV=.venv"]),
+    ],
+)
+def test_deploy_failure_reports_the_reason_and_stop_after_undeploys(
+    github, capsys, target, expected
+):
     stderr = "error: version 3 rolled back: canary at 10%: candidate agrees on 38% < 90%\n"
-    runner = Recorder({"make deploy": (1, "deploy: rolled back to version 2 in 0.8 s\n", stderr)})
-    env = deploy_env(github, DEPLOY_STOP_AFTER="true")
+    out = (
+        "canary 10%: candidate served 4/40 requests, errors 0, p95 12 ms, agreement 38%: "
+        "FAILED (agreement 38% < 90%)\ndeploy: rolled back to version 2 in 0.8 s\n"
+    )
+    runner = Recorder({expected[0].rsplit(" ", 1)[0]: (1, out, stderr)})
+    env = deploy_env(github, DEPLOY_TARGET=target, DEPLOY_STOP_AFTER="true")
     assert deploy_action.main(env, runner) == 1
     assert "::error::version 3 rolled back: canary at 10%" in capsys.readouterr().out
-    assert [call[0][:2] for call in runner.calls] == [["make", "deploy"], ["make", "undeploy"]]
-    assert "FAILED" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert commands(runner) == expected
+    summary = summary_of(env)
+    assert "FAILED" in summary.splitlines()[0]
+    assert "| canary 10% | candidate served 4/40 requests" in summary
+    assert "- deploy: rolled back to version 2 in 0.8 s" in summary
+    assert outputs(env) == {"url": "", "version": "", "release": ""}
+
+
+def test_undeploy_runs_the_target_undeploy_without_version_or_releases(github):
+    runner = Recorder({"make kserve-undeploy": (0, "undeploy: deleted my-ml-project\n", "")})
+    env = deploy_env(
+        github, DEPLOY_COMMAND="undeploy", DEPLOY_TARGET="kserve", DEPLOY_VERSION="3",
+        DEPLOY_GITHUB_TOKEN="ghs_x",
+    )  # fmt: skip
+    assert deploy_action.main(env, runner) == 0
+    assert commands(runner) == ["make kserve-undeploy VENV=.venv"]
+    assert "- undeploy: deleted my-ml-project" in summary_of(env)
 
 
 @pytest.mark.parametrize(
@@ -310,6 +358,8 @@ def test_deploy_local_failure_reports_the_rollback_reason(tmp_path, github, monk
         ("DEPLOY_TARGET", "k8s", "target must be one of local, kserve"),
         ("DEPLOY_VERSION", "1; rm -rf /", "version must be a registered version number"),
         ("DEPLOY_STOP_AFTER", "yes", "stop-after must be true or false"),
+        ("DEPLOY_VENV", "--help", "venv must be a directory path"),
+        ("DEPLOY_TRACKING_URI", "mlflow.example.com", "tracking-uri must be a URI"),
     ],
 )
 def test_deploy_invalid_inputs_fail_with_error(github, capsys, name, value, message):
@@ -319,32 +369,152 @@ def test_deploy_invalid_inputs_fail_with_error(github, capsys, name, value, mess
     assert runner.calls == []
 
 
-def test_deploy_kserve_applies_each_canary_step_and_waits(github):
-    runner = Recorder({".venv/bin/python -c": (0, "[10, 50, 100]\n", "")})
-    env = deploy_env(github, DEPLOY_TARGET="kserve", DEPLOY_VERSION="4")
-    assert deploy_action.main(env, runner) == 0
-    commands = [" ".join(call[0]) for call in runner.calls]
-    renders = [c for c in commands if c.startswith("make kserve-manifest")]
-    assert renders == [
-        f"make kserve-manifest VENV=.venv CANARY={step} VERSION=4" for step in (10, 50, 100)
-    ]
-    assert commands.count("kubectl apply -f kserve/rendered.yaml") == 3
-    assert sum(c.startswith("kubectl wait --for=condition=Ready") for c in commands) == 3
+# --- deploy and rollback without an MLflow server: the champion from GitHub releases ------
+
+PULLED = (
+    "champion-store: restored release model-v2 as 'champion' (version 2), "
+    "release model-v1 as 'previous-champion' (version 1)\n"
+)
 
 
-def test_deploy_kserve_step_not_ready_pins_the_previous_revision(github, capsys):
+def test_deploy_without_a_server_restores_the_champion_from_the_releases_first(github):
     runner = Recorder(
         {
-            ".venv/bin/python -c": (0, "[10, 100]\n", ""),
-            "kubectl wait": (1, "", "error: timed out waiting for the condition"),
+            "make champion-pull": (0, PULLED, ""),
+            "make deploy": (0, "deploy: version 2 serving in 4.1 s\nhttp://127.0.0.1:8080\n", ""),
         }
     )
-    env = deploy_env(github, DEPLOY_TARGET="kserve")
+    env = deploy_env(github, DEPLOY_GITHUB_TOKEN="ghs_x", GITHUB_REPOSITORY="acme/project")
+    assert deploy_action.main(env, runner) == 0
+    assert commands(runner) == ["make champion-pull VENV=.venv", "make deploy VENV=.venv"]
+    pull_env, deploy_env_ = runner.calls[0][1], runner.calls[1][1]
+    assert (pull_env["GH_TOKEN"], pull_env["GH_REPO"]) == ("ghs_x", "acme/project")
+    # the token reaches gh only, never the model code of make deploy
+    assert "GH_TOKEN" not in deploy_env_ and "DEPLOY_GITHUB_TOKEN" not in deploy_env_
+    assert "MLFLOW_TRACKING_URI" not in deploy_env_
+    assert outputs(env) == {
+        "url": "http://127.0.0.1:8080",
+        "version": "2",
+        "release": "model-v2",
+    }
+    summary = summary_of(env)
+    assert "champion comes from GitHub releases" in summary
+    assert "Restored: restored release model-v2 as 'champion' (version 2)" in summary
+
+
+def test_deploy_without_a_server_maps_the_version_to_its_release(github):
+    pulled = PULLED + "champion-store: release model-v1 is version 1\n"
+    runner = Recorder({"make champion-pull": (0, pulled, "")})
+    env = deploy_env(github, DEPLOY_VERSION="1", DEPLOY_GITHUB_TOKEN="ghs_x")
+    assert deploy_action.main(env, runner) == 0
+    # release model-v1 is registry version 1 on this runner: make deploy gets the latter
+    assert commands(runner) == [
+        "make champion-pull VENV=.venv RELEASE=1",
+        "make deploy VENV=.venv VERSION=1",
+    ]
+    assert outputs(env)["release"] == "model-v1"
+
+
+def test_deploy_with_a_server_or_without_a_token_never_touches_the_releases(github):
+    for overrides in (
+        {"DEPLOY_TRACKING_URI": "https://mlflow.example.com", "DEPLOY_GITHUB_TOKEN": "ghs_x"},
+        {"DEPLOY_GITHUB_TOKEN": ""},
+    ):
+        runner = Recorder()
+        env = deploy_env(github, **overrides)
+        assert deploy_action.main(env, runner) == 0
+        assert commands(runner) == ["make deploy VENV=.venv"]
+        assert ("this runner's own registry" in summary_of(env)) == (
+            not overrides.get("DEPLOY_TRACKING_URI")
+        )
+
+
+def test_deploy_fails_before_deploying_when_the_champion_cannot_be_restored(github, capsys):
+    error = "error: gh release list failed: HTTP 401: Bad credentials\n"
+    runner = Recorder({"make champion-pull": (1, "", error)})
+    env = deploy_env(github, DEPLOY_GITHUB_TOKEN="ghs_x", DEPLOY_STOP_AFTER="true")
     assert deploy_action.main(env, runner) == 1
-    commands = [" ".join(call[0]) for call in runner.calls]
-    assert commands[-2] == "make kserve-manifest VENV=.venv CANARY=0"
-    assert commands[-1] == "kubectl apply -f kserve/rendered.yaml"
-    assert "::error::kubectl wait at 10%: timed out waiting for the condition" in (
+    assert "::error::could not restore the champion from the GitHub releases: gh release list" in (
         capsys.readouterr().out
     )
-    assert "rolled back: previous revision pinned" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert commands(runner) == ["make champion-pull VENV=.venv", "make undeploy VENV=.venv"]
+
+
+ROLLED_BACK = (
+    "rollback: nothing is deployed here; registry 'champion' moved from version 2 to 1, "
+    "which the next 'make deploy' serves\n"
+)
+PUBLISHED = "champion-store: published release model-v3 (rollback from model-v2 to model-v1)\n"
+
+
+def test_rollback_without_a_server_publishes_the_restored_champion(github):
+    runner = Recorder(
+        {
+            "make champion-pull": (0, PULLED, ""),
+            "make rollback": (0, ROLLED_BACK, ""),
+            "make champion-rollback": (0, PUBLISHED, ""),
+        }
+    )
+    env = deploy_env(github, DEPLOY_COMMAND="rollback", DEPLOY_GITHUB_TOKEN="ghs_x")
+    assert deploy_action.main(env, runner) == 0
+    assert commands(runner) == [
+        "make champion-pull VENV=.venv",
+        "make rollback VENV=.venv",
+        "make champion-rollback VENV=.venv",
+    ]
+    assert runner.calls[2][1]["GH_TOKEN"] == "ghs_x"
+    # nothing serves on this (GitHub-hosted) runner: no URL, no version; the release moved
+    assert outputs(env) == {"url": "", "version": "", "release": "model-v3"}
+    summary = summary_of(env)
+    assert "- rollback: nothing is deployed here; registry 'champion' moved" in summary
+    assert "Rollback published as release model-v3 (rollback from model-v2 to model-v1)" in summary
+
+
+def test_rollback_without_a_server_to_a_given_release(github):
+    pulled = PULLED.replace("v2", "v3").replace("v1", "v2") + (
+        "champion-store: release model-v1 is version 3\n"
+    )
+    served = "rollback: version 3 serves 100% (was 2) after 2.0 s\nhttp://127.0.0.1:8080\n"
+    runner = Recorder(
+        {
+            "make champion-pull": (0, pulled, ""),
+            "make kserve-rollback": (0, served, ""),
+            "make champion-rollback": (0, PUBLISHED.replace("v3", "v4"), ""),
+        }
+    )
+    env = deploy_env(
+        github, DEPLOY_COMMAND="rollback", DEPLOY_TARGET="kserve", DEPLOY_VERSION="1",
+        DEPLOY_GITHUB_TOKEN="ghs_x",
+    )  # fmt: skip
+    assert deploy_action.main(env, runner) == 0
+    assert commands(runner)[:2] == [
+        "make champion-pull VENV=.venv RELEASE=1",
+        "make kserve-rollback VENV=.venv VERSION=3",
+    ]
+    assert outputs(env) == {"url": "http://127.0.0.1:8080", "version": "3", "release": "model-v4"}
+
+
+def test_rollback_that_cannot_be_published_fails_and_says_what_it_means(github, capsys):
+    error = "error: gh release create failed: HTTP 403: Resource not accessible by integration\n"
+    runner = Recorder(
+        {
+            "make champion-pull": (0, PULLED, ""),
+            "make rollback": (0, ROLLED_BACK, ""),
+            "make champion-rollback": (1, "", error),
+        }
+    )
+    env = deploy_env(github, DEPLOY_COMMAND="rollback", DEPLOY_GITHUB_TOKEN="ghs_x")
+    assert deploy_action.main(env, runner) == 1
+    out = capsys.readouterr().out
+    assert "::error::rolled back on this runner, but the rollback release was not created" in out
+    assert "HTTP 403" in out
+    assert "FAILED" in summary_of(env).splitlines()[0]
+
+
+def test_failed_rollback_publishes_nothing(github, capsys):
+    error = "error: no version to restore: 'previous-champion' is not set; pass a version\n"
+    runner = Recorder({"make champion-pull": (0, PULLED, ""), "make rollback": (1, "", error)})
+    env = deploy_env(github, DEPLOY_COMMAND="rollback", DEPLOY_GITHUB_TOKEN="ghs_x")
+    assert deploy_action.main(env, runner) == 1
+    assert commands(runner) == ["make champion-pull VENV=.venv", "make rollback VENV=.venv"]
+    assert "::error::no version to restore" in capsys.readouterr().out

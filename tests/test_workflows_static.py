@@ -36,7 +36,10 @@ COMBINATIONS = [
     if not (remote == "local" and runner != "github")
 ]
 PYTHONS = itertools.cycle(["3.11", "3.12", "3.10"])
-CASES = [(remote, runner, next(PYTHONS)) for remote, runner in COMBINATIONS]
+# deploy_target is independent of the remote and the runner: it rotates (release.yml and
+# rollback.yml differ per target)
+TARGETS = itertools.cycle(["local", "kserve"])
+CASES = [(remote, runner, next(PYTHONS), next(TARGETS)) for remote, runner in COMBINATIONS]
 
 
 def tool(name: str) -> str:
@@ -172,14 +175,19 @@ def answers_of(project: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> dict[tuple[str, str, str], Path]:
+def rendered(tmp_path_factory) -> dict[tuple[str, str, str, str], Path]:
     projects = {}
-    for remote, runner, python in CASES:
-        context = {"dvc_remote": remote, "training_runner": runner, "python_version": python}
+    for remote, runner, python, target in CASES:
+        context = {
+            "dvc_remote": remote,
+            "training_runner": runner,
+            "python_version": python,
+            "deploy_target": target,
+        }
         if REMOTE_URLS[remote]:
             context["dvc_remote_url"] = REMOTE_URLS[remote]
         out = tmp_path_factory.mktemp(f"wf-{remote}-{runner}")
-        projects[(remote, runner, python)] = render_project(out, **context)
+        projects[(remote, runner, python, target)] = render_project(out, **context)
     return projects
 
 
@@ -203,7 +211,7 @@ def test_generated_workflows_pass_every_gate(rendered, case):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(c))
 def test_pr_workflow_shape(rendered, case):
-    remote, runner, python = case
+    remote, runner, python, _ = case
     project = rendered[case]
     answers = answers_of(project)
     pr = yaml.safe_load((project / ".github/workflows/pr.yml").read_text())
@@ -276,3 +284,24 @@ def test_main_workflow_grants_release_writes_to_the_promote_job_only(rendered):
         "tracking-uri": "${{ secrets.MLFLOW_TRACKING_URI }}",
         "github-token": "${{ github.token }}",
     }
+
+
+@pytest.mark.parametrize("target", ["local", "kserve"])
+def test_deploy_workflows_read_releases_and_only_rollback_may_write(rendered, target):
+    """Without an MLflow server the deploy action restores the champion from the releases
+    (read) and a rollback publishes a new release (write): the token reaches the action and
+    only the rollback job may write contents."""
+    case = next(c for c in CASES if c[3] == target)
+    workflows = rendered[case] / ".github" / "workflows"
+    release = yaml.safe_load((workflows / "release.yml").read_text())
+    rollback = yaml.safe_load((workflows / "rollback.yml").read_text())
+    assert release["permissions"] == rollback["permissions"] == {"contents": "read"}
+    assert release["jobs"]["deploy"].get("permissions") is None
+    assert rollback["jobs"]["rollback"]["permissions"] == {"contents": "write"}
+    for workflow, job in ((release, "deploy"), (rollback, "rollback")):
+        step = next(s for s in workflow["jobs"][job]["steps"] if s.get("id") == job)
+        assert step["with"]["github-token"] == "${{ github.token }}"
+        assert step["with"]["tracking-uri"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
+        assert step["with"]["target"] == target
+        kubeconfig = [s for s in workflow["jobs"][job]["steps"] if "KUBECONFIG" in str(s)]
+        assert len(kubeconfig) == (target == "kserve")

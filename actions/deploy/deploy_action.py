@@ -1,17 +1,24 @@
 """The `deploy` action: the generated project's deployment commands, then outputs and summary.
 
-target=local runs `make deploy|rollback|undeploy` (the project's deploy.py does the canary,
-the checks and the automatic rollback; the last line it prints is the endpoint URL).
-target=kserve renders the project's InferenceService for each canary step (`make
-kserve-manifest`), applies it with kubectl and waits for its readiness (KServe's own
-probes); a failed step re-applies `canaryTrafficPercent: 0`, which
-pins the previous revision. The prediction checks of the local canary are not run against
-the cluster yet (docs/deployment.md). Unit-tested in-process with recorded commands.
+One path for both targets: `make [kserve-]deploy|rollback|undeploy [VERSION=n]`. The project
+does the canary, the checks and the automatic rollback (src/<package>/deploy.py on this
+runner behind nginx, src/<package>/kserve.py against the cluster), and both print the same
+contract: `canary <N>%: ...: ok|FAILED (...)` per step, notes starting `deploy: `,
+`rollback: ` or `undeploy: `, the endpoint URL on the last stdout line on success, and
+`error: <reason>` on stderr with exit 1 on failure. This script only validates the inputs
+and turns that output into step outputs and a job summary.
+
+Without a registry URI but with a GitHub token, the champion lives in GitHub releases
+`model-v<N>` (src/<package>/champion_store.py): `make champion-pull` first restores release N
+as `champion` and N-1 as `previous-champion` in the runner's fresh registry (and, when a
+version is given, release `model-v<version>`: without a server a version is a release
+number). After a successful rollback, `make champion-rollback` publishes the restored model
+as release `model-v<N+1>`, so the rollback outlives the job. Unit-tested in-process with
+recorded commands (tests/test_promote_deploy_actions.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -20,16 +27,25 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 COMMANDS = ("deploy", "rollback", "undeploy")
-TARGETS = ("local", "kserve")
+PREFIX = {"local": "", "kserve": "kserve-"}
+WHERE = {"local": "on this runner", "kserve": "on the cluster (KUBECONFIG)"}
 VERSION = re.compile(r"^[0-9]*$")
 VENV = re.compile(r"^[A-Za-z0-9_./-]+$")
 CANARY = re.compile(r"^canary (\d+)%: .*$")
-MANIFEST = "kserve/rendered.yaml"
+NOTE = ("deploy: ", "rollback: ", "undeploy: ")
+SERVING = re.compile(r"^(?:deploy|rollback): version (\S+) (?:serving|serves 100%|is already)")
+STORE = "champion-store: "
+REQUESTED = re.compile(r"^release (model-v\d+) is version (\d+)$")
+RELEASE = re.compile(r"release (model-v\d+)")
 
 Runner = Callable[[Sequence[str], Mapping[str, str]], "subprocess.CompletedProcess[str]"]
 
 
 class InputError(ValueError):
+    pass
+
+
+class StepError(RuntimeError):
     pass
 
 
@@ -41,22 +57,32 @@ def parse_inputs(env: Mapping[str, str]) -> dict[str, str]:
         "venv": env.get("DEPLOY_VENV", ""),
         "stop_after": env.get("DEPLOY_STOP_AFTER", ""),
         "uri": env.get("DEPLOY_TRACKING_URI", ""),
+        "token": env.get("DEPLOY_GITHUB_TOKEN", ""),
     }
     if values["command"] not in COMMANDS:
         raise InputError(f"command must be one of {', '.join(COMMANDS)}, got {values['command']!r}")
-    if values["target"] not in TARGETS:
-        raise InputError(f"target must be one of {', '.join(TARGETS)}, got {values['target']!r}")
+    if values["target"] not in PREFIX:
+        raise InputError(f"target must be one of {', '.join(PREFIX)}, got {values['target']!r}")
     if not VERSION.match(values["version"]):
         raise InputError(f"version must be a registered version number, got {values['version']!r}")
     if not VENV.match(values["venv"]) or values["venv"].startswith("-"):
         raise InputError(f"venv must be a directory path, got {values['venv']!r}")
     if values["stop_after"] not in ("true", "false"):
         raise InputError(f"stop-after must be true or false, got {values['stop_after']!r}")
+    uri = values["uri"]
+    if uri and "://" not in uri and not uri.startswith(("sqlite:", "databricks")):
+        raise InputError("tracking-uri must be a URI such as https://mlflow.example.com")
     return values
 
 
 def run(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(list(command), env=dict(env), capture_output=True, text=True)
+    return subprocess.run(list(command), env=dict(env), capture_output=True, text=True)
+
+
+def make(
+    runner: Runner, target: str, venv: str, env: Mapping[str, str], *extra: str
+) -> subprocess.CompletedProcess[str]:
+    result = runner(["make", target, f"VENV={venv}", *extra], env)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     return result
@@ -67,9 +93,15 @@ def failure(result: subprocess.CompletedProcess[str], what: str) -> str:
     return errors[-1].removeprefix("error: ") if errors else f"{what} failed ({result.returncode})"
 
 
-def local_summary(command: str, stdout: str, ok: bool, reason: str = "") -> str:
-    """The canary steps and the outcome, as Markdown."""
-    lines = [f"### `make {command}` on this runner: {'succeeded' if ok else 'FAILED'}", ""]
+def store_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [
+        line.removeprefix(STORE) for line in result.stdout.splitlines() if line.startswith(STORE)
+    ]
+
+
+def report(title: str, stdout: str, reason: str, notes: list[str], quote: str) -> str:
+    """The canary steps, the project's notes and where the champion came from, as Markdown."""
+    lines = [title, ""]
     if reason:
         lines += [f"**{reason}**", ""]
     steps = [line for line in stdout.splitlines() if CANARY.match(line)]
@@ -79,86 +111,34 @@ def local_summary(command: str, stdout: str, ok: bool, reason: str = "") -> str:
             f"| {line.split(':', 1)[0]} | {line.split(':', 1)[1].strip()} |" for line in steps
         ]
         lines.append("")
-    notes = [
-        line
-        for line in stdout.splitlines()
-        if line.startswith(("deploy:", "rollback:", "undeploy:"))
-    ]
-    lines += [f"- {line}" for line in notes]
+    lines += [f"- {line}" for line in stdout.splitlines() if line.startswith(NOTE)]
+    lines += [f"- {note}" for note in notes]
+    if quote:
+        lines += ["", f"> {quote}"]
     return "\n".join(lines) + "\n"
 
 
-def deploy_local(
-    values: Mapping[str, str], env: dict[str, str], runner: Runner
-) -> tuple[int, dict]:
-    command = values["command"]
-    make = ["make", command, f"VENV={values['venv']}"]
-    if values["version"] and command != "undeploy":
-        make.append(f"VERSION={values['version']}")
-    result = runner(make, env)
-    outputs: dict[str, str] = {}
-    lines = result.stdout.strip().splitlines()
-    if result.returncode == 0 and lines and lines[-1].startswith("http://"):
-        outputs["url"] = lines[-1]
-        state = Path(".deploy/state.json")
-        if state.exists():
-            outputs["version"] = json.loads(state.read_text(encoding="utf-8"))["stable"]["version"]
-    reason = "" if result.returncode == 0 else failure(result, f"make {command}")
-    report = local_summary(command, result.stdout, result.returncode == 0, reason)
-    if values["stop_after"] == "true" and command != "undeploy":
-        stopped = runner(["make", "undeploy", f"VENV={values['venv']}"], env)
-        report += f"- stopped afterwards (stop-after): {stopped.stdout.strip().splitlines()[-1:]}\n"
+def pull_champion(
+    values: Mapping[str, str], gh_env: Mapping[str, str], runner: Runner
+) -> tuple[str, str, list[str]]:
+    """`make champion-pull [RELEASE=n]`: (registry version to pass on, release, notes)."""
+    version = values["version"]
+    extra = [f"RELEASE={version}"] if version else []
+    result = make(runner, "champion-pull", values["venv"], gh_env, *extra)
     if result.returncode != 0:
-        print(f"::error::{reason}")
-    return result.returncode, {"outputs": outputs, "summary": report}
-
-
-def canary_steps(venv: str, runner: Runner, env: Mapping[str, str]) -> list[int]:
-    code = "import yaml; print(yaml.safe_load(open('params.yaml'))['deploy']['canary_steps'])"
-    result = runner([f"{venv}/bin/python", "-c", code], env)
-    return [int(step) for step in json.loads(result.stdout.strip().splitlines()[-1])]
-
-
-def deploy_kserve(
-    values: Mapping[str, str], env: dict[str, str], runner: Runner
-) -> tuple[int, dict]:
-    """One apply per canary step, each waiting for readiness."""
-    venv, version = values["venv"], values["version"]
-    if values["command"] == "undeploy":
-        result = runner(["kubectl", "delete", "--ignore-not-found", "-f", MANIFEST], env)
-        reason = "" if result.returncode == 0 else failure(result, "kubectl delete")
-        if reason:
-            print(f"::error::{reason}")
-        return result.returncode, {"outputs": {}, "summary": f"### KServe undeploy\n\n{reason}\n"}
-    # rollback pins the previous revision: all traffic back to it
-    weights = [0] if values["command"] == "rollback" else canary_steps(venv, runner, env)
-    lines = ["### KServe rollout", "", "| canaryTrafficPercent | Result |", "|---|---|"]
-    for weight in weights:
-        render = ["make", "kserve-manifest", f"VENV={venv}", f"CANARY={weight}"]
-        if version:
-            render.append(f"VERSION={version}")
-        steps = [
-            render,
-            ["kubectl", "apply", "-f", MANIFEST],
-            ["kubectl", "wait", "--for=condition=Ready", "-f", MANIFEST, "--timeout=15m"],
-        ]
-        for command in steps:
-            result = runner(command, env)
-            if result.returncode != 0:
-                reason = f"{' '.join(command[:2])} at {weight}%: {failure(result, command[0])}"
-                lines.append(f"| {weight} | FAILED: {reason} |")
-                if values["command"] == "deploy" and weight > 0:
-                    pin = ["make", "kserve-manifest", f"VENV={venv}", "CANARY=0"]
-                    runner(pin + ([f"VERSION={version}"] if version else []), env)
-                    runner(["kubectl", "apply", "-f", MANIFEST], env)
-                    lines.append("| 0 | rolled back: previous revision pinned |")
-                print(f"::error::{reason}")
-                return 1, {"outputs": {}, "summary": "\n".join(lines) + "\n"}
-        lines.append(f"| {weight} | ready |")
-    url = runner(
-        ["kubectl", "get", "-f", MANIFEST, "-o", "jsonpath={.status.url}"], env
-    ).stdout.strip()
-    return 0, {"outputs": {"url": url, "version": version}, "summary": "\n".join(lines) + "\n"}
+        raise StepError(
+            "could not restore the champion from the GitHub releases: "
+            + failure(result, "make champion-pull")
+        )
+    said = store_lines(result)
+    notes = [f"Restored: {said[0]}." if said else "Restored nothing."]
+    release = match[1] if said and (match := RELEASE.search(said[0])) else ""
+    if not version:
+        return "", release, notes
+    requested = [m for line in said if (m := REQUESTED.match(line))]
+    if not requested:
+        raise StepError(f"make champion-pull did not register release model-v{version}")
+    return requested[-1][2], requested[-1][1], notes
 
 
 def main(env: Mapping[str, str], runner: Runner = run) -> int:
@@ -167,20 +147,78 @@ def main(env: Mapping[str, str], runner: Runner = run) -> int:
     except InputError as exc:
         print(f"::error::{exc}")
         return 1
+    command, venv = values["command"], values["venv"]
     child = dict(env)
+    child.pop("DEPLOY_GITHUB_TOKEN", None)
     if values["uri"]:
         child["MLFLOW_TRACKING_URI"] = values["uri"]
-    if values["target"] == "local":
-        code, result = deploy_local(values, child, runner)
-    else:
-        code, result = deploy_kserve(values, child, runner)
+    # The token reaches the `gh` steps only, never the model code of make deploy|rollback.
+    gh_env = {**child, "GH_TOKEN": values["token"]}
+    if env.get("GITHUB_REPOSITORY"):
+        gh_env["GH_REPO"] = env["GITHUB_REPOSITORY"]
+    uses_releases = not values["uri"] and bool(values["token"]) and command != "undeploy"
+    target = PREFIX[values["target"]] + command
+    store: list[str] = []
+    outputs = {"url": "", "version": "", "release": ""}
+    version, stdout, reason = values["version"], "", ""
+    try:
+        if uses_releases:
+            version, outputs["release"], store = pull_champion(values, gh_env, runner)
+        extra = [f"VERSION={version}"] if version and command != "undeploy" else []
+        result = make(runner, target, venv, child, *extra)
+        stdout = result.stdout
+        if result.returncode != 0:
+            raise StepError(failure(result, f"make {target}"))
+        lines = stdout.strip().splitlines()
+        if lines and lines[-1].startswith(("http://", "https://")):
+            outputs["url"] = lines[-1]
+        serving = [m[1] for line in lines if (m := SERVING.match(line))]
+        outputs["version"] = serving[-1] if serving else ""
+        if uses_releases and command == "rollback":
+            published = make(runner, "champion-rollback", venv, gh_env)
+            if published.returncode != 0:
+                raise StepError(
+                    f"rolled back {WHERE[values['target']]}, but the rollback release was not "
+                    "created, so the next deployment and the next gate still start from the "
+                    f"latest model-v<N>: {failure(published, 'make champion-rollback')}"
+                )
+            said = store_lines(published)
+            match = RELEASE.search(said[-1]) if said else None
+            outputs["release"] = match[1] if match else ""
+            store.append(
+                f"Rollback published as {said[-1].removeprefix('published ') if said else '?'}"
+                ": the next deployment and the next gate start from it."
+            )
+    except StepError as exc:
+        reason = str(exc)
+    ok = not reason
+    title = f"### `make {target}` {WHERE[values['target']]}: {'succeeded' if ok else 'FAILED'}"
+    notes = []
+    if values["stop_after"] == "true" and command != "undeploy":
+        stopped = make(runner, PREFIX[values["target"]] + "undeploy", venv, child)
+        notes.append(f"stopped afterwards (stop-after): {stopped.stdout.strip().splitlines()[-1:]}")
+    quote = ""
+    if store:
+        quote = (
+            "No `MLFLOW_TRACKING_URI` secret: the champion comes from GitHub releases "
+            "`model-v<N>` (docs/deployment.md). " + " ".join(store)
+        )
+    elif not values["uri"] and not values["token"] and command != "undeploy":
+        quote = (
+            "No `MLFLOW_TRACKING_URI` secret and no `github-token`: this runner's own registry "
+            "was used as it is (docs/deployment.md)."
+        )
+    summary = report(title, stdout, reason, notes, quote)
     if path := env.get("GITHUB_OUTPUT"):
         with Path(path).open("a", encoding="utf-8") as handle:
-            handle.writelines(f"{key}={value}\n" for key, value in result["outputs"].items())
+            handle.writelines(f"{key}={value}\n" for key, value in outputs.items())
     if path := env.get("GITHUB_STEP_SUMMARY"):
         with Path(path).open("a", encoding="utf-8") as handle:
-            handle.write(result["summary"])
-    return code
+            handle.write(summary)
+    if not ok:
+        print(f"::error::{reason}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

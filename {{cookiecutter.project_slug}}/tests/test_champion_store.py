@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.champion_store import (
     next_tag,
     pull,
     push,
+    rollback,
 )
 from {{ cookiecutter.package_name }}.cli import PipelineError
 from {{ cookiecutter.package_name }}.data import split_target
@@ -30,6 +31,7 @@ from {{ cookiecutter.package_name }}.promote import (
     PREVIOUS,
     load_version,
     registry_client,
+    restore,
 )
 from {{ cookiecutter.package_name }}.stages import featurize, train
 
@@ -148,7 +150,7 @@ def test_pull_registers_the_latest_release_as_champion_in_an_empty_registry(
 
     message = pull(releases, client, params, mixed_frame)
 
-    assert message == f"restored release model-v1 as '{CHAMPION}' (version 1)"
+    assert message == [f"restored release model-v1 as '{CHAMPION}' (version 1)"]
     name = params.mlflow.registered_model
     assert aliases(client, name) == {CHAMPION: "1"}
     assert client.get_model_version(name, "1").tags[RELEASE_TAG] == "model-v1"
@@ -165,7 +167,7 @@ def test_pull_again_reuses_the_registered_version(champion, tmp_path, params, mi
     pull(releases, client, params, mixed_frame)
     gh = FakeGh(tmp_path / "gh")
     message = pull(Releases(gh), client, params, mixed_frame)
-    assert message == f"release model-v1 is already '{CHAMPION}' (version 1)"
+    assert message == [f"release model-v1 is already '{CHAMPION}' (version 1)"]
     assert not [call for call in gh.calls if call[1] == "download"]
 
 
@@ -178,14 +180,15 @@ def test_pull_of_a_newer_release_keeps_the_old_champion_as_previous(
     client = registry_client()
     pull(releases, client, params, mixed_frame)
     publish(releases, files)
-    assert pull(releases, client, params, mixed_frame).startswith("restored release model-v2")
+    [message] = pull(releases, client, params, mixed_frame)
+    assert message.startswith("restored release model-v2")
     assert aliases(client, params.mlflow.registered_model) == {CHAMPION: "2", PREVIOUS: "1"}
 
 
 def test_pull_without_any_release_leaves_the_registry_alone(tmp_path, params, mixed_frame):
     gh = FakeGh(tmp_path / "gh")
     message = pull(Releases(gh), None, params, mixed_frame)  # None: the registry is not touched
-    assert message.startswith("no champion release (model-v<N>) yet")
+    assert message[0].startswith("no champion release (model-v<N>) yet")
     assert gh.calls == [["release", "list", "--json", "tagName", "--limit", "1000"]]
 
 
@@ -201,3 +204,129 @@ def test_missing_gh_says_what_to_install(tmp_path, params, mixed_frame):
 
     with pytest.raises(PipelineError, match=r"the GitHub CLI `gh` is not installed"):
         pull(Releases(absent), None, params, mixed_frame)
+
+
+# --- rollback without a server: previous-champion restored, then a durable rollback release
+
+
+def two_releases(champion, tmp_path, params, mixed_frame):
+    """model-v1 = the fixture's model, model-v2 = a different model (commit b...b)."""
+    model, files = champion
+    root = tmp_path / "gh"
+    releases = Releases(FakeGh(root))
+    publish(releases, files)
+    other = files.parent / "other-files"
+    shutil.copytree(files, other)
+    import joblib
+
+    features, target = split_target(mixed_frame, params.data.target)
+    second = joblib.load(other / "model.joblib")
+    second.fit(features.head(60), target.head(60))  # fewer rows: other predictions
+    joblib.dump(second, other / "model.joblib")
+    record = json.loads((other / "record.json").read_text())
+    (other / "record.json").write_text(json.dumps({**record, "commit": "b" * 40}))
+    publish(releases, other)
+    return model, second, root, features
+
+
+def test_pull_restores_the_release_before_the_latest_as_previous_champion(
+    champion, tmp_path, params, mixed_frame
+):
+    # Given two releases and a fresh registry (a new CI runner)
+    first, _, root, features = two_releases(champion, tmp_path, params, mixed_frame)
+    client = registry_client()
+    # When the champion is pulled
+    [message] = pull(Releases(FakeGh(root)), client, params, mixed_frame)
+    # Then model-v2 is `champion` and model-v1, registered first, is `previous-champion`
+    assert message == (
+        f"restored release model-v2 as '{CHAMPION}' (version 2), "
+        f"release model-v1 as '{PREVIOUS}' (version 1)"
+    )
+    name = params.mlflow.registered_model
+    assert aliases(client, name) == {CHAMPION: "2", PREVIOUS: "1"}
+    np.testing.assert_array_equal(
+        load_version(name, "1").predict(features), first.predict(features)
+    )
+
+
+def test_pull_of_a_requested_release_registers_it_and_names_its_version(
+    champion, tmp_path, params, mixed_frame
+):
+    _, _, root, _ = two_releases(champion, tmp_path, params, mixed_frame)
+    (root / "model-v3").mkdir()
+    for asset in (root / "model-v1").iterdir():
+        shutil.copy(asset, root / "model-v3")
+    client = registry_client()
+    lines = pull(Releases(FakeGh(root)), client, params, mixed_frame, release=1)
+    # model-v2 (previous) and model-v3 (champion) first, then the requested model-v1
+    assert lines[-1] == "release model-v1 is version 3"
+    assert client.get_model_version(params.mlflow.registered_model, "3").tags[RELEASE_TAG] == (
+        "model-v1"
+    )
+    with pytest.raises(PipelineError, match="there is no release model-v9 to restore"):
+        pull(Releases(FakeGh(root)), client, params, mixed_frame, release=9)
+
+
+def test_rollback_publishes_the_restored_model_as_the_next_release(
+    champion, tmp_path, params, mixed_frame, monkeypatch
+):
+    # Given the champion pulled from two releases and moved back, as `make rollback` does
+    first, _, root, features = two_releases(champion, tmp_path, params, mixed_frame)
+    client = registry_client()
+    gh = FakeGh(root)
+    pull(Releases(gh), client, params, mixed_frame)
+    name = params.mlflow.registered_model
+    restore(client, name)
+    # When the rollback is published
+    said = rollback(
+        Releases(gh),
+        client,
+        name,
+        triggered_by="workflow_dispatch by alice",
+        workdir=tmp_path / "w",
+    )
+    # Then model-v3 carries model-v1's exact model and a record of the rollback
+    assert said == "model-v3 (rollback from model-v2 to model-v1)"
+    published = root / "model-v3"
+    assert (published / "model.joblib").read_bytes() == (
+        root / "model-v1/model.joblib"
+    ).read_bytes()
+    record = json.loads((published / "record.json").read_text())
+    assert record["decision"] == "rollback"
+    assert (record["rolled_back_from"], record["restored_release"]) == ("model-v2", "model-v1")
+    assert record["trigger"] == "workflow_dispatch by alice"
+    assert record["commit"] == "a" * 40  # the restored model's commit, not the bad one's
+    [call] = [c for c in gh.created() if c[2] == "model-v3"]
+    assert call[call.index("--target") + 1] == "a" * 40
+    assert "rollback from model-v2 to model-v1" in call[call.index("--title") + 1]
+    assert "Decision: rollback." in (published / "model_card.md").read_text()
+
+    # And the next runner's pull restores the rolled-back model, the bad one as previous
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'next-runner.db'}")
+    fresh = registry_client()
+    [message] = pull(Releases(FakeGh(root)), fresh, params, mixed_frame)
+    assert message == (
+        f"restored release model-v3 as '{CHAMPION}' (version 2), "
+        f"release model-v2 as '{PREVIOUS}' (version 1)"
+    )
+    restored = load_version(name, "2").predict(features)
+    np.testing.assert_array_equal(restored, first.predict(features))
+
+
+def test_rollback_publishes_nothing_unless_the_champion_moved_back_to_a_release(
+    champion, tmp_path, params, mixed_frame
+):
+    _, _, root, _ = two_releases(champion, tmp_path, params, mixed_frame)
+    client = registry_client()
+    name = params.mlflow.registered_model
+    gh = FakeGh(root)
+    pull(Releases(gh), client, params, mixed_frame)
+    # `champion` is still the latest release: nothing was rolled back
+    with pytest.raises(PipelineError, match="still release model-v2, the latest: nothing was"):
+        rollback(Releases(gh), client, name, triggered_by="x", workdir=tmp_path / "w")
+    # `champion` moved to a version that came from no release (a local model, say)
+    client.delete_model_version_tag(name, "1", RELEASE_TAG)
+    restore(client, name)
+    with pytest.raises(PipelineError, match=r"did not come from a model-v<N> release"):
+        rollback(Releases(gh), client, name, triggered_by="x", workdir=tmp_path / "w")
+    assert gh.created() == []

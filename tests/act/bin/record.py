@@ -5,9 +5,11 @@ the call would have posted (`cml comment create|update FILE`, `gh ... -F body=@F
 $ACT_FAKE_<TOOL>_EXIT makes the call fail with that exit code (to test failure handling);
 $ACT_FAKE_<TOOL>_STDOUT is printed as the call's answer (for example a commit SHA for gh).
 
-With $ACT_GH_STATE_DIR set, `gh release create|list|download` keep real state there (one
-directory per release holding its assets), so a later run sees what an earlier one
-published; without it they only record, as every other call does.
+With $ACT_GH_STATE_DIR set, gh keeps real state there, so a later run sees what an earlier
+one did: `gh release create|list|download` (one directory per release holding its assets)
+and `gh issue list|create|edit|comment`, `gh pr create`, `gh label create`, `gh auth
+setup-git` (issues and pull requests in `github.json`; an unsupported issue/pr call fails).
+Without it they only record, as every other call does.
 """
 
 from __future__ import annotations
@@ -88,6 +90,61 @@ def release(state: Path, args: list[str]) -> int:
     return 0
 
 
+def option(args: list[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args else None
+
+
+def github(state: Path, args: list[str]) -> int:
+    """Issues, pull requests and labels, kept in `state/github.json` (GitHub's answers)."""
+    path = state / "github.json"
+    data = json.loads(path.read_text()) if path.exists() else {"issues": [], "prs": []}
+    repo = os.environ.get("GH_REPO", "acme/project")
+    verb = args[:2]
+    if verb == ["issue", "list"]:
+        label = option(args, "--label")
+        issues = [
+            {"number": issue["number"], "title": issue["title"]}
+            for issue in data["issues"]
+            if issue["state"] == "open" and label in issue["labels"]
+        ]
+        print(json.dumps(issues))
+    elif verb in (["issue", "create"], ["pr", "create"]):
+        number = 100 + len(data["issues"]) + len(data["prs"])
+        if verb[0] == "issue":
+            data["issues"].append(
+                {
+                    "number": number,
+                    "title": option(args, "--title"),
+                    "state": "open",
+                    "labels": [option(args, "--label")],
+                    "body": Path(option(args, "--body-file")).read_text(encoding="utf-8"),
+                    "comments": [],
+                }
+            )
+            print(f"https://github.com/{repo}/issues/{number}")
+        else:
+            data["prs"].append(
+                {
+                    "number": number,
+                    "title": option(args, "--title"),
+                    "head": option(args, "--head"),
+                    "base": option(args, "--base"),
+                }
+            )
+            print(f"https://github.com/{repo}/pull/{number}")
+    elif verb in (["issue", "edit"], ["issue", "comment"]):
+        issue = next(i for i in data["issues"] if i["number"] == int(args[2]))
+        if verb[1] == "edit":
+            issue["body"] = Path(option(args, "--body-file")).read_text(encoding="utf-8")
+        else:
+            issue["comments"].append(option(args, "--body"))
+    elif verb not in (["label", "create"], ["auth", "setup-git"]):
+        print(f"gh stand-in: unsupported command {args}", file=sys.stderr)
+        return 2
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return 0
+
+
 def main(tool: str) -> int:
     args = sys.argv[1:]
     record = {"argv": args, "cwd": str(Path.cwd()), "markdown": posted_markdown(tool, args)}
@@ -106,6 +163,13 @@ def main(tool: str) -> int:
     state = os.environ.get("ACT_GH_STATE_DIR")
     if tool == "gh" and state and canned is None and args[:1] == ["release"] and len(args) > 1:
         return release(Path(state), args[1:])
+    if (
+        tool == "gh"
+        and state
+        and canned is None
+        and args[:1] in (["issue"], ["pr"], ["label"], ["auth"])
+    ):
+        return github(Path(state), args)
     if canned is not None:
         print(canned)
     elif tool == "cml" and args[:1] == ["comment"]:

@@ -3,11 +3,18 @@
 A CI runner's sqlite registry disappears with the job. Without `MLFLOW_TRACKING_URI`, every
 promotion is therefore also published as a GitHub release `model-v<N>` on the promoted
 commit, carrying the champion's `model.joblib`, the audit record (`record.json`) and the
-model card (`model_card.md`, also the release notes). Before the next gate, `pull` finds the
-highest N, downloads the model and registers it in the fresh registry as `champion`, so the
-candidate is compared with it on the same held-out rows, exactly as with a server or with a
-local `mlflow.db` that kept its history. Only the `gh` CLI and a token that may write
-releases are needed: no cloud account.
+model card (`model_card.md`, also the release notes). Before the next gate or deployment,
+`pull` finds the highest N, downloads the model and registers it in the fresh registry as
+`champion` (and release N-1 as `previous-champion`, so a rollback has something to restore),
+so the candidate is compared with it on the same held-out rows, exactly as with a server or
+with a local `mlflow.db` that kept its history.
+
+A rollback moves `champion` back in the runner's registry (`make rollback`); `rollback` then
+makes it durable: release `model-v<N+1>` carries the restored model and a record whose
+decision is `rollback` (from which release to which, and who triggered it), so the next pull
+and the next gate see the restored champion. Without a server, the version a user names
+(`pull --release N`) is the release number N: registry versions only live as long as the job.
+Only the `gh` CLI and a token that may write releases are needed: no cloud account.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +34,22 @@ import pandas as pd
 from .cli import PipelineError, run
 from .config import Params, load_params
 from .data import split_target
-from .promote import CHAMPION, alias_version, ensure_registered, move_champion, relog
+from .promote import (
+    CHAMPION,
+    PREVIOUS,
+    alias_version,
+    ensure_registered,
+    move_champion,
+    relog,
+    trigger,
+)
 
 TAG = re.compile(r"^model-v(\d+)$")
 RELEASE_TAG = "champion_store.release"  # model version tag: the release it came from
 MODEL_ASSET = "model.joblib"
 RECORD_ASSET = "record.json"
+CARD_ASSET = "model_card.md"
+ROLLBACK = "rollback"  # the decision of a release that restores an earlier champion
 
 GhRunner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 
@@ -88,63 +106,100 @@ class Releases:
         self.call(*args)
 
 
+def release_tag(number: int | str) -> str:
+    return f"model-v{number}"
+
+
+def register(
+    releases: Releases,
+    client: Any,
+    params: Params,
+    test: pd.DataFrame,
+    tag: str,
+    *,
+    load_model: Callable[[Path], Any] | None = None,
+) -> str:
+    """The registry version holding release `tag`'s model: reused when a version already
+    came from it (tag RELEASE_TAG), otherwise downloaded, re-logged and registered."""
+    name = params.mlflow.registered_model
+    for found in client.search_model_versions(f"name = '{name}'"):
+        if client.get_model_version(name, found.version).tags.get(RELEASE_TAG) == tag:
+            return str(found.version)
+    with tempfile.TemporaryDirectory() as scratch:
+        releases.download(tag, Path(scratch))
+        model_file = Path(scratch) / MODEL_ASSET
+        if not model_file.is_file():
+            raise PipelineError(f"release {tag} has no {MODEL_ASSET} asset")
+        record_file = Path(scratch) / RECORD_ASSET
+        record = (
+            json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else {}
+        )
+        model = (load_model or _joblib_load)(model_file)
+    example = split_target(test.head(5), params.data.target)[0]
+    run_info = relog(model, example, params, dict(record.get("data") or {}))
+    created = client.create_model_version(name, run_info["model_uri"], run_id=run_info["run_id"])
+    version = str(created.version)
+    client.set_model_version_tag(name, version, RELEASE_TAG, tag)
+    if record.get("commit"):
+        client.set_model_version_tag(name, version, "promotion.commit", record["commit"])
+    return version
+
+
 def pull(
     releases: Releases,
     client: Any,
     params: Params,
     test: pd.DataFrame,
     *,
+    release: int | None = None,
     load_model: Callable[[Path], Any] | None = None,
-) -> str:
-    """Make the latest `model-v<N>` release the registry's `champion`; returns what happened."""
+) -> list[str]:
+    """Make the latest `model-v<N>` release the registry's `champion` and release N-1 its
+    `previous-champion`; with `release`, register that release too. Returns what happened,
+    one line each (the requested release's line ends with "is version <registry version>")."""
     from mlflow.exceptions import MlflowException
 
-    found = latest(releases.tags())
+    tags = releases.tags()
+    found = latest(tags)
+    if release is not None and release_tag(release) not in tags:
+        raise PipelineError(f"there is no release {release_tag(release)} to restore")
     if found is None:
-        return "no champion release (model-v<N>) yet: the candidate is judged against the floor"
-    tag = found[1]
+        return ["no champion release (model-v<N>) yet: the candidate is judged against the floor"]
+    number, tag = found
+    previous_tag = max(
+        (tag_ for tag_ in tags if (m := TAG.match(tag_)) and int(m[1]) < number),
+        key=lambda tag_: int(tag_.removeprefix("model-v")),
+        default=None,
+    )
     name = params.mlflow.registered_model
     try:
         ensure_registered(client, name)
         current = alias_version(client, name, CHAMPION)
-        version = next(
-            (
-                str(v.version)
-                for v in client.search_model_versions(f"name = '{name}'")
-                if client.get_model_version(name, v.version).tags.get(RELEASE_TAG) == tag
-            ),
-            None,
-        )
-        if version is None:
-            with tempfile.TemporaryDirectory() as scratch:
-                releases.download(tag, Path(scratch))
-                model_file = Path(scratch) / MODEL_ASSET
-                if not model_file.is_file():
-                    raise PipelineError(f"release {tag} has no {MODEL_ASSET} asset")
-                record_file = Path(scratch) / RECORD_ASSET
-                record = (
-                    json.loads(record_file.read_text(encoding="utf-8"))
-                    if record_file.is_file()
-                    else {}
-                )
-                model = (load_model or _joblib_load)(model_file)
-            example = split_target(test.head(5), params.data.target)[0]
-            run_info = relog(model, example, params, dict(record.get("data") or {}))
-            created = client.create_model_version(
-                name, run_info["model_uri"], run_id=run_info["run_id"]
-            )
-            version = str(created.version)
-            client.set_model_version_tag(name, version, RELEASE_TAG, tag)
-            if record.get("commit"):
-                client.set_model_version_tag(name, version, "promotion.commit", record["commit"])
+        previous = None
+        if previous_tag is not None:
+            previous = register(releases, client, params, test, previous_tag, load_model=load_model)
+        version = register(releases, client, params, test, tag, load_model=load_model)
         if current == version:
-            return f"release {tag} is already '{CHAMPION}' (version {version})"
-        move_champion(client, name, version, current)
+            lines = [f"release {tag} is already '{CHAMPION}' (version {version})"]
+        else:
+            move_champion(client, name, version, current)
+            lines = [f"restored release {tag} as '{CHAMPION}' (version {version})"]
+        if previous is not None:
+            if alias_version(client, name, PREVIOUS) != previous:
+                client.set_registered_model_alias(name, PREVIOUS, previous)
+            lines[0] += f", release {previous_tag} as '{PREVIOUS}' (version {previous})"
+        if release is not None:
+            wanted = release_tag(release)
+            known = {tag: version, previous_tag: previous}
+            number_of = known.get(wanted) or register(
+                releases, client, params, test, wanted, load_model=load_model
+            )
+            lines.append(f"release {wanted} is version {number_of}")
     except MlflowException as exc:
         raise PipelineError(
             f"could not register release {tag} as '{CHAMPION}' ({exc.error_code}): {exc.message}"
         ) from None
-    return f"restored release {tag} as '{CHAMPION}' (version {version})"
+    return lines
 
 
 def _joblib_load(path: Path) -> Any:
@@ -174,25 +229,121 @@ def push(releases: Releases, record_path: Path, card_path: Path, model_path: Pat
     return tag
 
 
+def rollback(
+    releases: Releases, client: Any, name: str, *, triggered_by: str, workdir: Path
+) -> str:
+    """Publish the registry's `champion`, moved back by `make rollback`, as the next release.
+
+    The restored model is the asset of the release it came from (byte for byte); the new
+    record's decision is `rollback`, from the latest release to that one. Returns the tag."""
+    tags = releases.tags()
+    found = latest(tags)
+    if found is None:
+        raise PipelineError("there is no champion release (model-v<N>) to roll back from")
+    current = alias_version(client, name, CHAMPION)
+    if current is None:
+        raise PipelineError(f"model '{name}' has no '{CHAMPION}' alias: run 'make champion-pull'")
+    restored = client.get_model_version(name, current).tags.get(RELEASE_TAG)
+    if restored is None:
+        raise PipelineError(
+            f"'{CHAMPION}' (version {current}) did not come from a model-v<N> release: "
+            "restore one with 'make champion-pull' and 'make rollback' first"
+        )
+    if restored == found[1]:
+        raise PipelineError(
+            f"'{CHAMPION}' is still release {restored}, the latest: nothing was rolled back"
+        )
+    assets = workdir / "assets"
+    assets.mkdir(parents=True, exist_ok=True)
+    releases.download(restored, assets)
+    model = assets / MODEL_ASSET
+    if not model.is_file():
+        raise PipelineError(f"release {restored} has no {MODEL_ASSET} asset")
+    record_file = assets / RECORD_ASSET
+    earlier = json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else {}
+    tag = next_tag(tags)
+    reason = f"rollback from {found[1]} to {restored}"
+    record = {
+        "decision": ROLLBACK,
+        "reason": f"{reason}, {triggered_by}",
+        "registered_model": name,
+        "rolled_back_from": found[1],
+        "restored_release": restored,
+        "trigger": triggered_by,
+        # the restored model's lineage, so the next pull tags it like the original
+        "commit": earlier.get("commit", ""),
+        "data": earlier.get("data") or {},
+        "metric": earlier.get("metric"),
+        "candidate_metric": earlier.get("candidate_metric"),
+        "restored_record": earlier,
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    files = workdir / "release"
+    files.mkdir(parents=True, exist_ok=True)
+    (files / RECORD_ASSET).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    (files / MODEL_ASSET).write_bytes(model.read_bytes())
+    card = files / CARD_ASSET
+    card.write_text(
+        f"# Rollback: {name} {tag}\n\n"
+        f"**Decision: {ROLLBACK}.** The champion moved back from release `{found[1]}` to "
+        f"`{restored}` ({triggered_by}). This release carries the model of `{restored}`.\n\n"
+        f"- Restored model's promotion: {earlier.get('reason', 'unknown')}\n"
+        f"- Restored model's commit: `{earlier.get('commit', 'unknown')}`\n"
+        f"- Time: {record['time']}\n",
+        encoding="utf-8",
+    )
+    commit = str(record["commit"])
+    releases.create(
+        tag,
+        [files / MODEL_ASSET, files / RECORD_ASSET, card],
+        title=f"{name} {tag}: {reason}",
+        notes=card,
+        target=commit if re.fullmatch(r"[0-9a-f]{40}", commit) else None,
+    )
+    return f"{tag} ({reason})"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     pull_parser = commands.add_parser("pull", help="latest release -> registry 'champion'")
     pull_parser.add_argument("--test", type=Path, required=True, help="held-out rows")
+    pull_parser.add_argument(
+        "--release", type=int, default=None, help="also register release model-v<N>"
+    )
     push_parser = commands.add_parser("push", help="promoted candidate -> new release")
     push_parser.add_argument("--record", type=Path, required=True)
     push_parser.add_argument("--card", type=Path, required=True)
     push_parser.add_argument("--model", type=Path, required=True)
+    commands.add_parser("rollback", help="registry 'champion' moved back -> new release")
     args = parser.parse_args(argv)
+
+    from .promote import registry_client
 
     releases = Releases()
     if args.command == "pull":
-        from .promote import registry_client
-
         if not args.test.exists():
             raise PipelineError(f"{args.test} not found: run 'make repro' first")
-        message = pull(releases, registry_client(), load_params(), pd.read_csv(args.test))
-        print(f"champion-store: {message}")
+        lines = pull(
+            releases, registry_client(), load_params(), pd.read_csv(args.test), release=args.release
+        )
+        for line in lines:
+            print(f"champion-store: {line}")
+        return
+    if args.command == "rollback":
+        from mlflow.exceptions import MlflowException
+
+        name = load_params().mlflow.registered_model
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                said = rollback(
+                    releases, registry_client(), name, triggered_by=trigger(), workdir=Path(scratch)
+                )
+        except MlflowException as exc:
+            raise PipelineError(
+                f"could not read '{CHAMPION}' ({exc.error_code}): {exc.message}"
+            ) from None
+        print(f"champion-store: published release {said}")
         return
     if not args.record.exists():
         raise PipelineError(f"{args.record} not found: run 'make promote' first")
