@@ -7,6 +7,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.config import MODELS_BY_PROBLEM
@@ -64,3 +65,12 @@ def test_main_saves_model_and_mlflow_run(in_tmp_project: Path, params):
     assert run.data.params["model"] == params.train.model
     assert len(run.data.tags["data_md5.train"]) == 32
     assert joblib.load("model.joblib").predict is not None
+    # The logged model lists what loading it needs, pinned to the training versions, and
+    # nothing else that happens to be installed.
+    from importlib.metadata import version
+
+    local = Path(mlflow.artifacts.download_artifacts(info["model_uri"]))
+    requirements = (local / "requirements.txt").read_text(encoding="utf-8").split()
+    assert requirements == [f"{name}=={version(name)}" for name in train.MODEL_REQUIREMENTS]
+    loaded = mlflow.pyfunc.load_model(info["model_uri"])
+    assert len(loaded.predict(pd.read_csv("train.csv").drop(columns=params.data.target))) > 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,16 @@ from .. import tracking
 from ..cli import run
 from ..config import Params, ProblemType, TrainParams, load_params
 from ..data import file_md5, split_target
+
+# What loading the logged model needs, pinned to the versions that trained it. Listed instead of
+# letting MLflow infer them: inference loads the model in a subprocess (about 10 s per logged
+# model) and picks up whatever else is installed (pytest, rich...).
+MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
+
+
+def model_requirements() -> list[str]:
+    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
+
 
 ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
     ("classification", "logistic_regression"): LogisticRegression,
@@ -95,6 +106,7 @@ def log_to_mlflow(
             # skops (MLflow's safe default) loads only types listed as trusted: list the
             # ones this pipeline, built right here, is made of.
             skops_trusted_types=pipeline_types(model),
+            pip_requirements=model_requirements(),
         )
         return {
             "run_id": active.info.run_id,
