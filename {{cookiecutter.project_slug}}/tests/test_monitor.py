@@ -249,3 +249,78 @@ def test_bad_data_errors_and_leaves_no_verdict(monitored: Path, mixed_frame):
         monitor.main(check("bad.csv"))
     assert not (monitored / "out/summary.json").exists()
     assert not (monitored / "out/report.html").exists()
+
+
+# --------------------------------------------------------------- small samples: noise floor
+
+
+def skewed_frame(rows: int, seed: int, columns: int = 10) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    values = rng.lognormal(sigma=0.5, size=(rows, columns))
+    return pd.DataFrame(values, columns=[f"x{i}" for i in range(columns)])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_same_distribution_samples_raise_no_alert(params, seed: int):
+    # Given the demo's 455 reference rows and a day of a few hundred served rows, skewed data
+    reference, current = skewed_frame(455, seed), skewed_frame(300, seed + 50)
+    result = monitor.measure_drift(reference, current, list(reference.columns), params.monitor)
+    # then nothing drifts: the noise floor, not the fixed 0.1, decides at these sizes
+    assert result.drifted_columns == []
+    assert max(c.score for c in result.columns) >= params.monitor.threshold  # 0.1 alone: alarm
+    summary = monitor.summarize(result, None, params.monitor)
+    assert summary["raised_thresholds"]["columns"] == len(result.columns)
+    assert "Small sample: drift threshold raised" in monitor.markdown(summary)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_half_sd_shift_in_a_small_sample_is_still_flagged(params, seed: int):
+    reference, current = skewed_frame(455, seed), skewed_frame(300, seed + 50)
+    for column in ("x2", "x5"):
+        current[column] += 0.5 * reference[column].std()
+    result = monitor.measure_drift(reference, current, list(reference.columns), params.monitor)
+    assert result.drifted_columns == ["x2", "x5"]
+
+
+def test_the_floor_shrinks_as_samples_grow_and_leaves_large_data_alone(params):
+    kinds = {f"x{i}": "numerical" for i in range(3)}
+    methods = {"numerical": "wasserstein", "categorical": "jensenshannon"}
+    floors = []
+    for rows in (300, 2000, 20_000):
+        reference, current = skewed_frame(rows, 1, 3), skewed_frame(rows, 2, 3)
+        floors.append(max(monitor.noise_floors(reference, current, kinds, methods, 0).values()))
+    assert floors[0] > floors[1] > floors[2]
+    assert floors[2] < params.monitor.threshold  # at 20,000 rows the configured 0.1 decides
+    result = monitor.measure_drift(
+        normal_frame(20_000, seed=1), normal_frame(20_000, seed=2), [f"x{i}" for i in range(6)],
+        params.monitor,
+    )  # fmt: skip
+    assert {c.threshold for c in result.columns} == {params.monitor.threshold}
+
+
+def test_the_permuted_distance_is_scipys_wasserstein_on_that_split():
+    from scipy.stats import wasserstein_distance
+
+    rng = np.random.default_rng(0)
+    reference = np.column_stack([rng.lognormal(size=40), rng.integers(0, 4, size=40)])
+    current = np.column_stack([rng.normal(size=25), rng.integers(0, 4, size=25)])  # ties
+    labels = monitor.relabelings(40, 25, 5, rng)
+    distances = monitor.permuted_wasserstein(reference, current, labels)
+    for column in range(2):
+        pooled = np.sort(np.concatenate([reference[:, column], current[:, column]]))
+        for i, split in enumerate(labels):
+            expected = wasserstein_distance(pooled[split], pooled[~split])
+            norm = reference[:, column].std()
+            assert distances[i, column] == pytest.approx(expected / norm, rel=1e-12)
+
+
+def test_the_permuted_category_distance_is_scipys_jensenshannon():
+    from scipy.spatial.distance import jensenshannon
+
+    reference, current = pd.Series(list("aabbbc") * 10), pd.Series(list("abcc") * 5)
+    null = monitor.permuted_jensenshannon(reference, current, 5, np.random.default_rng(0))
+    # the same draws: reference-side counts of each relabeling, from the pooled counts
+    pooled = pd.concat([reference, current]).value_counts().to_numpy()
+    splits = np.random.default_rng(0).multivariate_hypergeometric(pooled, 60, size=5)
+    for value, counts in zip(null, splits, strict=True):
+        assert value == pytest.approx(jensenshannon(counts / 60, (pooled - counts) / 20))

@@ -35,6 +35,14 @@ PREDICTION = "prediction"
 LOG_METADATA = ("timestamp", "model_version", "request_id")
 DATA_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 SAMPLING_METHOD = "uniform random rows without replacement (seeded), per side, above max_rows"
+# Noise floor of a drift distance (docs/monitoring.md#small-samples-the-noise-floor): the mean
+# plus NOISE_K standard deviations of the distance over NOISE_PERMUTATIONS random relabelings
+# of the pooled rows. NOISE_K keeps a column's false-alarm probability near 3e-5, so ~1e-3 per
+# batch of 30 columns (Bonferroni); calibrated by simulation, see the docs.
+NOISE_PERMUTATIONS = 100
+NOISE_K = 7.0
+FLOOR_METHODS = {"numerical": "wasserstein", "categorical": "jensenshannon"}
+CHUNK_CELLS = 4_000_000  # relabelings x pooled rows handled at once (memory ~32 MB)
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class ColumnDrift:
     threshold: float
     score: float
     drifted: bool
+    noise_floor: float | None = None
 
 
 @dataclass
@@ -237,6 +246,103 @@ def _kinds(frame: pd.DataFrame, columns: list[str]) -> dict[str, str]:
     }
 
 
+def relabelings(n_ref: int, n_cur: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` random splits of n_ref + n_cur pooled rows into two sides of the original sizes.
+
+    (count, n_ref + n_cur) booleans, True where the j-th smallest pooled value goes to the
+    reference side: the permutation null of "both sides come from one distribution".
+    """
+    labels = np.zeros((count, n_ref + n_cur), dtype=bool)
+    labels[:, :n_ref] = True
+    return rng.permuted(labels, axis=1)
+
+
+def permuted_wasserstein(
+    reference: np.ndarray, current: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """Normed Wasserstein distance of every relabeling of every column: (relabelings, columns).
+
+    reference (n_ref, columns) and current (n_cur, columns) hold no NaN. With z the sorted
+    pooled values, W1 = sum_j |F_ref(z_j) - F_cur(z_j)| (z_j+1 - z_j) (scipy's formula), and
+    the two CDFs at z_j come from the count of reference labels among the j smallest values:
+    one sort per column, then O(n) per relabeling. Divided by the reference standard
+    deviation, as Evidently does.
+    """
+    n_ref, n_cur = len(reference), len(current)
+    size = n_ref + n_cur
+    gaps = np.diff(np.sort(np.concatenate([reference, current]), axis=0), axis=0)
+    below = np.arange(1, size)
+    rows = max(1, CHUNK_CELLS // size)
+    distances = []
+    for start in range(0, len(labels), rows):
+        taken = np.cumsum(labels[start : start + rows, :-1], axis=1, dtype=np.int64)
+        # |F_ref - F_cur| * n_ref * n_cur = |taken * size - n_ref * below|, exact in integers
+        taken *= size
+        taken -= n_ref * below
+        np.abs(taken, out=taken)
+        distances.append(taken @ gaps)
+    norm = np.maximum(reference.std(axis=0), 0.001)
+    return np.concatenate(distances) / (n_ref * n_cur) / norm
+
+
+def permuted_jensenshannon(
+    reference: pd.Series, current: pd.Series, count: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Jensen-Shannon distance (natural log, as Evidently's) of `count` relabelings.
+
+    Relabeling rows only moves counts between the sides: the reference side's category counts
+    are a multivariate hypergeometric draw from the pooled counts.
+    """
+    pooled = pd.concat([reference, current]).value_counts().to_numpy()
+    n_ref, n_cur = len(reference), len(current)
+    ref = rng.multivariate_hypergeometric(pooled, n_ref, size=count)
+    p, q = ref / n_ref, (pooled - ref) / n_cur
+    from scipy.special import rel_entr
+
+    middle = (p + q) / 2
+    return np.sqrt((rel_entr(p, middle).sum(axis=1) + rel_entr(q, middle).sum(axis=1)) / 2)
+
+
+def noise_floors(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    kinds: dict[str, str],
+    methods: dict[str, str | None],
+    seed: int,
+    permutations: int = NOISE_PERMUTATIONS,
+) -> dict[str, float]:
+    """Per column, the distance two samples of these sizes reach by chance (mean + NOISE_K sd
+    of the permutation null). Only for the distances it is calibrated for (FLOOR_METHODS).
+
+    Columns with the same row counts share one set of relabelings (every column's null is
+    still exact; their floors are estimated from the same draws).
+    """
+    rng = np.random.default_rng(seed)
+    floors: dict[str, np.ndarray] = {}
+    numeric: dict[tuple[int, int], list[str]] = {}
+    for column, kind in kinds.items():
+        if methods[kind] != FLOOR_METHODS[kind]:
+            continue
+        ref, cur = reference[column].dropna(), current[column].dropna()
+        if len(ref) < 2 or len(cur) < 1:
+            continue
+        if kind == "categorical":
+            floors[column] = permuted_jensenshannon(ref, cur, permutations, rng)
+        else:
+            numeric.setdefault((len(ref), len(cur)), []).append(column)
+    for (n_ref, n_cur), columns in numeric.items():
+        values = [
+            np.column_stack([side[c].dropna().to_numpy(dtype=float) for c in columns])
+            for side in (reference, current)
+        ]
+        labels = relabelings(n_ref, n_cur, permutations, rng)
+        distances = permuted_wasserstein(values[0], values[1], labels)
+        floors.update(zip(columns, distances.T, strict=True))
+    return {
+        column: float(null.mean() + NOISE_K * null.std(ddof=1)) for column, null in floors.items()
+    }
+
+
 def measure_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -261,18 +367,26 @@ def measure_drift(
         numerical_columns=[c for c in columns if kinds[c] == "numerical"],
         categorical_columns=[c for c in columns if kinds[c] == "categorical"],
     )
+    methods = {"numerical": settings.method, "categorical": settings.cat_method}
+    floors = noise_floors(ref, cur, kinds, methods, settings.seed)
+    base = {"numerical": settings.threshold, "categorical": settings.cat_threshold}
+    thresholds = {
+        c: max(base[kinds[c]] or 0.1, floor)  # both thresholds default to 0.1 (config.py)
+        for c, floor in floors.items()
+    }
     preset = DataDriftPreset(
         columns=columns,
         num_method=settings.method,
         num_threshold=settings.threshold,
         cat_method=settings.cat_method,
         cat_threshold=settings.cat_threshold,
+        per_column_threshold=thresholds,
     )
     snapshot = Report([preset], include_tests=True).run(
         Dataset.from_pandas(cur, data_definition=definition),
         Dataset.from_pandas(ref, data_definition=definition),
     )
-    results = parse_drift(snapshot.dict(), kinds)
+    results = parse_drift(snapshot.dict(), kinds, floors)
     missing = [c for c in columns if c not in results]
     if missing:
         raise PipelineError(f"Evidently returned no drift result for: {', '.join(missing)}")
@@ -292,7 +406,9 @@ def measure_drift(
     )
 
 
-def parse_drift(report: dict[str, Any], kinds: dict[str, str]) -> dict[str, ColumnDrift]:
+def parse_drift(
+    report: dict[str, Any], kinds: dict[str, str], floors: dict[str, float] | None = None
+) -> dict[str, ColumnDrift]:
     """Per-column results from Evidently's snapshot: ValueDrift metrics and their tests."""
     status = {
         test["metric_config"]["metric_id"]: test["status"]
@@ -305,6 +421,7 @@ def parse_drift(report: dict[str, Any], kinds: dict[str, str]) -> dict[str, Colu
         if not config["type"].endswith(":ValueDrift"):
             continue
         score = float(metric["value"])
+        floor = (floors or {}).get(config["column"])
         verdict = status.get(metric["id"])
         if verdict not in {"SUCCESS", "FAIL"} or math.isnan(score):
             raise PipelineError(
@@ -318,6 +435,7 @@ def parse_drift(report: dict[str, Any], kinds: dict[str, str]) -> dict[str, Colu
             threshold=float(config["threshold"]),
             score=round(score, 6),
             drifted=verdict == "FAIL",
+            noise_floor=None if floor is None else round(floor, 6),
         )
     return results
 
@@ -365,6 +483,19 @@ def compare_performance(
 # -------------------------------------------------------------------------------- summary
 
 
+def raised_thresholds(drift: DriftResult, settings: MonitorParams) -> dict[str, Any] | None:
+    """Input columns whose noise floor exceeded the configured threshold (small samples)."""
+    base = {"numerical": settings.threshold, "categorical": settings.cat_threshold}
+    raised = {
+        c.column: c.threshold
+        for c in drift.columns
+        if c.noise_floor is not None and c.threshold > (base[c.kind] or 0.1)
+    }
+    if not raised:
+        return None
+    return {"columns": len(raised), "max_threshold": max(raised.values()), "thresholds": raised}
+
+
 def summarize(
     drift: DriftResult,
     performance: dict[str, Any] | None,
@@ -400,16 +531,19 @@ def summarize(
                 "method": c.method,
                 "score": c.score,
                 "threshold": c.threshold,
+                "noise_floor": c.noise_floor,
                 "drifted": c.drifted,
             }
             for c in drift.columns
         },
+        "raised_thresholds": raised_thresholds(drift, settings),
         "prediction_drift": None
         if drift.prediction is None
         else {
             "method": drift.prediction.method,
             "score": drift.prediction.score,
             "threshold": drift.prediction.threshold,
+            "noise_floor": drift.prediction.noise_floor,
             "drifted": drift.prediction.drifted,
         },
         "performance": performance,
@@ -441,6 +575,14 @@ def markdown(summary: dict[str, Any]) -> str:
             "",
             f"Quality on {performance['rows']} labelled rows: {performance['metric']} "
             f"{performance['current']:.4g} (reference {performance['reference']:.4g})",
+        ]
+    raised = summary.get("raised_thresholds")
+    if raised:
+        lines += [
+            "",
+            f"Small sample: drift threshold raised to at most {raised['max_threshold']:.2g} for "
+            f"{raised['columns']} column(s), above the distance these row counts reach by chance "
+            "(noise floor, docs/monitoring.md)",
         ]
     sampled = summary["sampling"]
     lines += [
