@@ -32,6 +32,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -240,7 +241,11 @@ def served_model(state_dir: Path, name: str, version: str, prediction_log: str |
     uri = f"models:/{name}/{version}"
     if not prediction_log:
         return uri
-    from .serving import build_logging_model
+    with warnings.catch_warnings():
+        # MLflow advises type hints on `predict` when PredictionLogger is defined, under its
+        # own warning filter; the signature validates the input instead (serving.py).
+        warnings.showwarning = lambda *args, **kwargs: None
+        from .serving import build_logging_model
 
     path = state_dir / "models" / f"v{version}"
     try:
