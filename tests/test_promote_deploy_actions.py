@@ -179,7 +179,7 @@ def test_promote_without_a_server_restores_and_publishes_the_champion(tmp_path, 
     for command, child in runner.calls:
         assert "MLFLOW_TRACKING_URI" not in child
         if command[1] == "promote":  # the model code never sees the token
-            assert "GH_TOKEN" not in child
+            assert "GH_TOKEN" not in child and "PROMOTE_GITHUB_TOKEN" not in child
         else:
             assert (child["GH_TOKEN"], child["GH_REPO"]) == ("ghs_token", "acme/project")
     assert outputs(env)["champion-release"] == "model-v5"

@@ -21,24 +21,33 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
+
+from project_make import (  # noqa: E402
+    Runner,
+    failure,
+    github_env,
+    make,
+    run,
+    store_lines,
+    tracking_uri_error,
+    venv_error,
+)
+from workflow_commands import error  # noqa: E402
 
 COMMANDS = ("deploy", "rollback", "undeploy")
 PREFIX = {"local": "", "kserve": "kserve-"}
 WHERE = {"local": "on this runner", "kserve": "on the cluster (KUBECONFIG)"}
 VERSION = re.compile(r"^[0-9]*$")
-VENV = re.compile(r"^[A-Za-z0-9_./-]+$")
 CANARY = re.compile(r"^canary (\d+)%: .*$")
 NOTE = ("deploy: ", "rollback: ", "undeploy: ")
 SERVING = re.compile(r"^(?:deploy|rollback): version (\S+) (?:serving|serves 100%|is already)")
-STORE = "champion-store: "
 REQUESTED = re.compile(r"^release (model-v\d+) is version (\d+)$")
 RELEASE = re.compile(r"release (model-v\d+)")
-
-Runner = Callable[[Sequence[str], Mapping[str, str]], "subprocess.CompletedProcess[str]"]
 
 
 class InputError(ValueError):
@@ -65,38 +74,13 @@ def parse_inputs(env: Mapping[str, str]) -> dict[str, str]:
         raise InputError(f"target must be one of {', '.join(PREFIX)}, got {values['target']!r}")
     if not VERSION.match(values["version"]):
         raise InputError(f"version must be a registered version number, got {values['version']!r}")
-    if not VENV.match(values["venv"]) or values["venv"].startswith("-"):
-        raise InputError(f"venv must be a directory path, got {values['venv']!r}")
+    if problem := venv_error(values["venv"]):
+        raise InputError(problem)
     if values["stop_after"] not in ("true", "false"):
         raise InputError(f"stop-after must be true or false, got {values['stop_after']!r}")
-    uri = values["uri"]
-    if uri and "://" not in uri and not uri.startswith(("sqlite:", "databricks")):
-        raise InputError("tracking-uri must be a URI such as https://mlflow.example.com")
+    if problem := tracking_uri_error(values["uri"]):
+        raise InputError(problem)
     return values
-
-
-def run(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(command), env=dict(env), capture_output=True, text=True)
-
-
-def make(
-    runner: Runner, target: str, venv: str, env: Mapping[str, str], *extra: str
-) -> subprocess.CompletedProcess[str]:
-    result = runner(["make", target, f"VENV={venv}", *extra], env)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
-    return result
-
-
-def failure(result: subprocess.CompletedProcess[str], what: str) -> str:
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    return errors[-1].removeprefix("error: ") if errors else f"{what} failed ({result.returncode})"
-
-
-def store_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
-    return [
-        line.removeprefix(STORE) for line in result.stdout.splitlines() if line.startswith(STORE)
-    ]
 
 
 def report(title: str, stdout: str, reason: str, notes: list[str], quote: str) -> str:
@@ -145,17 +129,14 @@ def main(env: Mapping[str, str], runner: Runner = run) -> int:
     try:
         values = parse_inputs(env)
     except InputError as exc:
-        print(f"::error::{exc}")
-        return 1
+        return error("", exc)
     command, venv = values["command"], values["venv"]
     child = dict(env)
     child.pop("DEPLOY_GITHUB_TOKEN", None)
     if values["uri"]:
         child["MLFLOW_TRACKING_URI"] = values["uri"]
     # The token reaches the `gh` steps only, never the model code of make deploy|rollback.
-    gh_env = {**child, "GH_TOKEN": values["token"]}
-    if env.get("GITHUB_REPOSITORY"):
-        gh_env["GH_REPO"] = env["GITHUB_REPOSITORY"]
+    gh_env = github_env(child, values["token"])
     uses_releases = not values["uri"] and bool(values["token"]) and command != "undeploy"
     target = PREFIX[values["target"]] + command
     store: list[str] = []
@@ -215,10 +196,7 @@ def main(env: Mapping[str, str], runner: Runner = run) -> int:
     if path := env.get("GITHUB_STEP_SUMMARY"):
         with Path(path).open("a", encoding="utf-8") as handle:
             handle.write(summary)
-    if not ok:
-        print(f"::error::{reason}")
-        return 1
-    return 0
+    return error("", reason) if not ok else 0
 
 
 if __name__ == "__main__":

@@ -14,18 +14,27 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
+
+from project_make import (  # noqa: E402
+    Runner,
+    failure,
+    github_env,
+    make,
+    run,
+    store_lines,
+    tracking_uri_error,
+    venv_error,
+)
+from workflow_commands import error, notice  # noqa: E402
+
 RECORD = "reports/promotion/record.json"
 CARD = "reports/promotion/model_card.md"
-VENV = re.compile(r"^[A-Za-z0-9_./-]+$")
-
-Runner = Callable[[Sequence[str], Mapping[str, str]], "subprocess.CompletedProcess[str]"]
 
 
 class InputError(ValueError):
@@ -34,18 +43,14 @@ class InputError(ValueError):
 
 def parse_inputs(env: Mapping[str, str], cwd: Path) -> tuple[str, str]:
     venv = env.get("PROMOTE_VENV", "")
-    if not VENV.match(venv) or venv.startswith("-"):
-        raise InputError(f"venv must be a directory path, got {venv!r}")
+    if problem := venv_error(venv):
+        raise InputError(problem)
     if not (cwd / "Makefile").exists():
         raise InputError(f"no Makefile in {cwd}: set working-directory to the generated project")
     uri = env.get("PROMOTE_TRACKING_URI", "")
-    if uri and "://" not in uri and not uri.startswith(("sqlite:", "databricks")):
-        raise InputError("tracking-uri must be a URI such as https://mlflow.example.com")
+    if problem := tracking_uri_error(uri):
+        raise InputError(problem)
     return venv, uri
-
-
-def run_make(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(command), env=dict(env), capture_output=True, text=True)
 
 
 def summary(card: str, uri: str, store: list[str] | None = None) -> str:
@@ -78,51 +83,34 @@ def outputs(record: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def failure(result: subprocess.CompletedProcess[str], what: str) -> str:
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    return errors[-1].removeprefix("error: ") if errors else f"{what} failed"
+def store_said(result: Any) -> str:
+    said = store_lines(result)
+    return said[-1] if said else ""
 
 
-def store_said(result: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in result.stdout.splitlines() if line.startswith("champion-store: ")]
-    return lines[-1].removeprefix("champion-store: ") if lines else ""
-
-
-def make(runner: Runner, target: str, venv: str, env: Mapping[str, str]):
-    result = runner(["make", target, f"VENV={venv}"], env)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
-    return result
-
-
-def main(env: Mapping[str, str], cwd: Path, runner: Runner = run_make) -> int:
+def main(env: Mapping[str, str], cwd: Path, runner: Runner = run) -> int:
     try:
         venv, uri = parse_inputs(env, cwd)
     except InputError as exc:
-        print(f"::error::{exc}")
-        return 1
+        return error("", exc)
     child = dict(env)
+    token = child.pop("PROMOTE_GITHUB_TOKEN", "")
     if uri:
         child["MLFLOW_TRACKING_URI"] = uri
-    token = env.get("PROMOTE_GITHUB_TOKEN", "")
     store = None if uri or not token else []
     # The token reaches the two `gh` steps only, never the model code `make promote` runs.
-    gh_env = {**child, "GH_TOKEN": token, "GH_REPO": env.get("GITHUB_REPOSITORY", "")}
-    if not gh_env["GH_REPO"]:
-        del gh_env["GH_REPO"]
+    gh_env = github_env(child, token)
     if store is not None:
         result = make(runner, "champion-pull", venv, gh_env)
         if result.returncode != 0:
             reason = failure(result, "make champion-pull")
-            print(f"::error::could not restore the champion from the GitHub releases: {reason}")
-            return 1
+            return error("", f"could not restore the champion from the GitHub releases: {reason}")
         store.append(f"Before the gate: {store_said(result)}.")
     (cwd / RECORD).unlink(missing_ok=True)
     result = make(runner, "promote", venv, child)
     if result.returncode != 0:
         reason = failure(result, "make promote")
-        print(f"::error::promotion failed, 'champion' unchanged: {reason}")
-        return 1
+        return error("", f"promotion failed, 'champion' unchanged: {reason}")
     record = json.loads((cwd / RECORD).read_text(encoding="utf-8"))
     release, published = "", True
     if store is not None and record["decision"] == "promoted":
@@ -143,13 +131,13 @@ def main(env: Mapping[str, str], cwd: Path, runner: Runner = run_make) -> int:
             handle.write(summary(card, uri, store))
     version, decision = record["candidate_version"], record["decision"]
     if not published:  # outputs and summary are written: the audit record is still kept
-        print(
-            f"::error::version {version} promoted in this runner's registry, but the GitHub "
-            "release was not created, so the next run will not see this champion: "
-            f"{failure(result, 'make champion-push')}"
+        return error(
+            "",
+            f"version {version} promoted in this runner's registry, but the GitHub release "
+            "was not created, so the next run will not see this champion: "
+            f"{failure(result, 'make champion-push')}",
         )
-        return 1
-    print(f"::notice::version {version} {decision}: {record['reason']}")
+    notice("", f"version {version} {decision}: {record['reason']}")
     return 0
 
 
