@@ -224,31 +224,23 @@ def life(tmp_path_factory: pytest.TempPathFactory):
         print(f"[deploy] ab-compare: {compared.stdout.strip()[-400:]}")
         steps["ab"] = {"result": result, "compare": compared, "outcomes": outcomes}
 
+        def under_load(what: str, *targets: str) -> dict:
+            """`make targets` while a client sends requests through nginx the whole time."""
+            traffic = Traffic(url, body)
+            traffic.start()
+            result, seconds = timed_make(project, *targets)
+            served, failed = traffic.stop()
+            print(f"[deploy] client during {what}: {served} requests, {failed} failed")
+            step = {"result": result, "seconds": seconds, "served": served, "failed": failed}
+            return {**step, "answer": post(url, body)}
+
         broken = register(project, "broken")
-        traffic = Traffic(url, body)
-        traffic.start()
-        result, seconds = timed_make(project, "deploy", f"VERSION={broken}")
-        served, failed = traffic.stop()
-        print(f"[deploy] client during the broken canary: {served} requests, {failed} failed")
-        steps["broken"] = {"result": result, "seconds": seconds, "served": served}
-        steps["broken"].update(failed=failed, answer=post(url, body), version=broken)
-
+        steps["broken"] = under_load("the broken canary", "deploy", f"VERSION={broken}")
+        steps["broken"]["version"] = broken
         crash = register(project, "crash")
-        traffic = Traffic(url, body)
-        traffic.start()
-        result, seconds = timed_make(project, "deploy", f"VERSION={crash}")
-        served, failed = traffic.stop()
-        print(f"[deploy] client during the crashing candidate: {served} requests, {failed} failed")
-        steps["crash"] = {"result": result, "seconds": seconds, "served": served}
-        steps["crash"].update(failed=failed, answer=post(url, body), version=crash)
-
-        traffic = Traffic(url, body)
-        traffic.start()
-        result, seconds = timed_make(project, "rollback")
-        served, failed = traffic.stop()
-        print(f"[deploy] client during the rollback: {served} requests, {failed} failed")
-        steps["rollback"] = {"result": result, "seconds": seconds, "served": served}
-        steps["rollback"].update(failed=failed, answer=post(url, body))
+        steps["crash"] = under_load("the crashing candidate", "deploy", f"VERSION={crash}")
+        steps["crash"]["version"] = crash
+        steps["rollback"] = under_load("the rollback", "rollback")
 
         state = json.loads((project / ".deploy" / "state.json").read_text(encoding="utf-8"))
         pids = [state["nginx_pid"], state["stable"]["pid"]]
