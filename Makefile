@@ -39,7 +39,7 @@ $(STAMP): requirements-dev.lock requirements-nodeps.txt
 
 env: $(STAMP) ## Create the development environment
 
-demo: $(STAMP) ## Generate a project with the defaults into build/demo and run its pipeline
+demo: $(STAMP) ## Generate a project with the defaults into build/my-ml-project and run its pipeline
 	rm -rf "$(DEMO)" "$(DEMO)-dvc-storage"
 	mkdir -p "$(BUILD)"
 	cookiecutter --no-input --output-dir "$(BUILD)" .

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml  # a cookiecutter dependency
+
 COMMIT_MESSAGE = "Initial commit from cookiecutter-gitops-ml"
 
 
@@ -59,6 +61,18 @@ def remove_empty_kserve_dir(project_dir: Path, deploy_target: str) -> None:
         kserve.rmdir()
 
 
+def next_step(project_dir: Path, dataset: str) -> str:
+    """The last line printed: the first command to run (a csv project has no data yet)."""
+    if dataset != "csv":
+        return f"Ready: cd {project_dir.name} && make repro"
+    params = yaml.safe_load((project_dir / "params.yaml").read_text(encoding="utf-8"))
+    source = params["data"]["source"]
+    return (
+        f"Ready: cd {project_dir.name}, put your CSV at {source}, then make expectations "
+        "(README.md, 'Bring your own data')"
+    )
+
+
 def main(answers: dict[str, str], project_dir: Path) -> int:
     remove_empty_kserve_dir(project_dir, answers.get("deploy_target", "local"))
     init_git(project_dir, answers["author_name"], answers["author_email"])
@@ -66,7 +80,7 @@ def main(answers: dict[str, str], project_dir: Path) -> int:
     if storage is not None:
         storage.mkdir(parents=True, exist_ok=True)
         print(f"DVC remote 'storage' is the local directory {storage}")
-    print(f"Ready: cd {project_dir.name} && make repro")
+    print(next_step(project_dir, answers.get("dataset", "demo")))
     return 0
 
 

@@ -13,8 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 NOTES = {
-    "project_slug": "Directory, repository and distribution name. Derived from the project name.",
-    "package_name": "Importable package under `src/`. Derived from the slug.",
+    "project_slug": "Directory, repository and distribution name. Derived from the project name "
+    "(python-slugify: `Détection de fraude` → `detection-de-fraude`, `Bob's Model` → "
+    "`bobs-model`); a name that does not start with a letter gets a `project-` prefix.",
+    "package_name": "Importable package under `src/`. Derived from the slug (`-` → `_`, cut at "
+    "a word boundary to 32 characters).",
     "template_repo": "Where generated workflows find this repo's `actions/` "
     "(`<template_repo>/actions/<name>@<template_ref>`).",
     "template_ref": "Tag of the actions; `v1` moves with every 1.x release.",

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHOICES = {
     key: value
     for key, value in json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8")).items()
-    if isinstance(value, list)
+    if isinstance(value, list) and not key.startswith("_")
 }
 INTERACTING = ("problem_type", "dataset", "dvc_remote")
 INDEPENDENT = tuple(key for key in CHOICES if key not in INTERACTING)

@@ -99,6 +99,22 @@ def test_metrics_table_names_the_file_when_there_are_several():
     assert "| `reports/extra.json` | auc | 1 | 2 | +1 |" in text
 
 
+def test_metrics_section_names_the_positive_class_and_warns_on_thin_evidence():
+    warning = "the test split holds 1 row(s) of class 'vip' (evaluate.min_class_rows: 5)"
+    diff = {
+        "reports/metrics.json": {
+            "f1": {"old": 0.8, "new": 0.7, "diff": -0.1},
+            "positive_label": {"old": "churned", "new": "churned"},
+            "warning": {"old": None, "new": warning},
+        }
+    }
+    text = report.metrics_section(diff, "main")
+    assert "about the positive class `churned`." in text
+    assert f"⚠️ **Too little evidence**: {warning}" in text
+    multiclass = {"reports/metrics.json": {"average": {"old": "macro", "new": "macro"}}}
+    assert "macro averages over the classes" in report.metrics_section(multiclass, "main")
+
+
 def test_metrics_section_refuses_to_show_stale_numbers_when_training_did_not_run():
     text = report.metrics_section(METRICS_DIFF, "main", trained=False)
     assert "Training did not run on this pull request" in text
@@ -291,6 +307,103 @@ def test_report_skips_the_comment_with_a_notice_when_comment_is_false(tmp_path, 
     argv = ["--out", str(tmp_path / "r.md"), "--base", "main", "--comment", "false"]
     assert report.main(argv, cwd=tmp_path) == 0
     assert "::notice title=Report not posted::" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ report: comment length
+
+SENSORS = [f"sensor_{i:03d}" for i in range(150)]
+
+
+def unit_change_summary() -> dict:
+    """bug-11: a Celsius -> Fahrenheit change breaks the range of 150 columns in both splits."""
+    failed = [
+        {
+            "expectation": "expect_column_values_to_be_between",
+            "column": column,
+            "why": "values far outside the range seen when the suite was built are unit changes "
+            "or sensor faults",
+            "unexpected_count": 137,
+            "examples": [98.456789, 101.234567, 77.891234, 104.567891, 95.123456],
+        }
+        for column in SENSORS
+    ]
+    splits = {
+        name: {"success": False, "rows": rows, "evaluated": 302, "failed": failed}
+        for name, rows in (("train", 240), ("test", 60))
+    }
+    return {"success": False, "suite": "sensors", "splits": splits}
+
+
+def test_report_comment_fits_github_limit_and_counts_what_it_summarises(tmp_path, monkeypatch):
+    subprocess.run(["git", "init", "-q", "-b", "pr", str(tmp_path)], check=True)
+    (tmp_path / "validation.json").write_text(json.dumps(unit_change_summary()), encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    argv = ["--out", str(tmp_path / "report.md"), "--base", "main", "--comment", "false"]
+    argv += ["--validation-summary", "validation.json"]
+    assert report.main(argv, cwd=tmp_path) == 0
+
+    full = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert len(full) > report.COMMENT_LIMIT, "the data must overflow a comment to test anything"
+    assert summary.read_text(encoding="utf-8") == full
+    for column in SENSORS:
+        assert f"| train | `expect_column_values_to_be_between` | `{column}` |" in full
+        assert f"| test | `expect_column_values_to_be_between` | `{column}` |" in full
+    comment_file = tmp_path / "report.comment.md"
+    assert f"comment={comment_file}" in outputs.read_text(encoding="utf-8").splitlines()
+    comment = comment_file.read_text(encoding="utf-8")
+    assert len(comment) < report.COMMENT_LIMIT
+    assert "❌ **Failed**: 300 expectation(s) of suite `sensors` failed" in comment
+    assert (
+        "- 150 columns: `expect_column_values_to_be_between` failed in train and test "
+        "(`sensor_000`, `sensor_001`, `sensor_002`, `sensor_003`, `sensor_004` ... and 145 more)"
+    ) in comment.splitlines()
+    assert (
+        "Each failure with its bad values and why it exists: full list in the job summary and "
+        "the report file." in comment.splitlines()
+    )
+
+
+def test_report_comment_groups_failures_by_expectation_and_splits():
+    summary = unit_change_summary()
+    summary["splits"]["test"]["failed"] = summary["splits"]["test"]["failed"][:3] + [
+        {"expectation": "expect_table_row_count_to_be_between", "observed": 60}
+    ]
+    text = report.validation_section(summary, limit=20)
+    assert text.splitlines()[4:6] == [
+        "- 3 columns: `expect_column_values_to_be_between` failed in train and test "
+        "(`sensor_000`, `sensor_001`, `sensor_002`)",
+        "- 147 columns: `expect_column_values_to_be_between` failed in train (`sensor_003`, "
+        "`sensor_004`, `sensor_005`, `sensor_006`, `sensor_007` ... and 142 more)",
+    ]
+    assert "- the table: `expect_table_row_count_to_be_between` failed in test" in text
+    assert report.validation_section(summary) == report.validation_section(summary, limit=None)
+    assert text.count("\n- ") == 3
+
+
+def test_report_comment_cuts_long_column_lists_after_the_limit():
+    drifted = report.DatasetComparison("train.csv", 300, 300)
+    drifted.drifted = [(column, 1e-9) for column in SENSORS]
+    full = report.data_section([drifted], "main", 0.05)
+    assert all(f"`{column}` (p=1e-09)" in full for column in SENSORS)
+    short = report.data_section([drifted], "main", 0.05, limit=20)
+    assert "| 150 columns: `sensor_000` (p=1e-09), " in short
+    assert "`sensor_019` (p=1e-09) ... and 130 more |" in short
+    assert "`sensor_020`" not in short
+    assert "Column lists cut after 20: full list in the job summary and the report file." in short
+
+
+def test_report_comment_last_guard_cuts_at_a_line_and_says_where_the_rest_is():
+    text = "\n".join(f"| row {i} | {'x' * 90} |" for i in range(2000))
+    cut = report.fit(text)
+    assert len(cut) <= report.COMMENT_BUDGET < report.COMMENT_LIMIT
+    assert cut.endswith(
+        "\n\n... the report is cut here (too long for a comment): full list in the job summary "
+        "and the report file.\n"
+    )
+    assert cut.split("\n\n")[0].splitlines()[-1].endswith("|")
 
 
 # ------------------------------------------------------------------ validate-data

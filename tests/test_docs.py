@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,3 +45,36 @@ def test_readmes_open_with_their_two_commands():
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_template_help_names_the_folder_make_demo_writes():
+    """nc-14 (a): `make help` said build/demo; the demo goes to $(BUILD)/<default slug>."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    build = re.search(r"^BUILD := (\S+)$", makefile, re.M).group(1)
+    demo = re.search(r"^DEMO := \$\(BUILD\)/(\S+)$", makefile, re.M).group(1)
+    assert demo == "my-ml-project", "the default project_name 'My ML Project' gives this slug"
+    help_text = subprocess.run(
+        ["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert (
+        f"  make demo       Generate a project with the defaults into {build}/{demo} and run its "
+        "pipeline"
+    ) in help_text.splitlines()
+
+
+def test_generated_readme_explains_metrics_diff_and_offline_plots():
+    """nc-14 (b), (e): what a newcomer meets after the first `make repro`."""
+    readme = (ROOT / "{{cookiecutter.project_slug}}" / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme.split())
+    assert (
+        "`dvc metrics diff main` compares with the metrics *committed* on `main`: until "
+        "`reports/metrics.json` is committed there (commit `dvc.lock` and `reports/` after your "
+        'first `make repro`), DVC warns "failed to load some metrics for following revisions: '
+        "'main'\" and shows `-` for the old values."
+    ) in text
+    assert (
+        "`dvc plots show` draws with Vega loaded from a CDN, so the page needs the network; "
+        "offline, open the PNGs in `reports/plots/`."
+    ) in text
+    gitignore = (ROOT / "{{cookiecutter.project_slug}}" / ".gitignore").read_text(encoding="utf-8")
+    assert "dvc_plots/" in gitignore.splitlines()

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
 
 from hooks import post_gen_project, pre_gen_project
 
 from .cases import UNSUPPORTED
-from .conftest import render_project
+from .conftest import ROOT, render_project
 
 VALID = {
     "project_slug": "churn-model",
@@ -63,6 +65,60 @@ def test_pre_gen_rejects_each_rule_in_one_sentence(change, message, capsys):
 def test_pre_gen_accepts_valid_answers(capsys):
     assert pre_gen_project.main(VALID) == 0
     assert capsys.readouterr().err == ""
+
+
+# Any human-readable project name gives a valid default slug and package (bug-08): accepting
+# the suggested defaults must never fail after every prompt has been answered.
+NAMES = [
+    ("Détection de fraude", "detection-de-fraude", "detection_de_fraude"),
+    ("Bob's Model", "bobs-model", "bobs_model"),
+    ("Bob’s Model", "bobs-model", "bobs_model"),
+    ("ML  Project", "ml-project", "ml_project"),
+    ("  churn -- model_v2! ", "churn-model-v2", "churn_model_v2"),
+    ("Ça marche: l'été 2024", "ca-marche-lete-2024", "ca_marche_lete_2024"),
+    ("3D Vision", "project-3d-vision", "project_3d_vision"),
+    ("???", "project", "project"),
+    (
+        "Détection de fraude bancaire en temps réel pour les PME",
+        "detection-de-fraude-bancaire-en-temps-reel-pour-les-pme",
+        "detection_de_fraude_bancaire_en",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "slug", "package"), NAMES, ids=[n for n, _, _ in NAMES])
+def test_default_slug_and_package_are_valid_for_any_project_name(name, slug, package, capsys):
+    context = generate_context(ROOT / "cookiecutter.json", extra_context={"project_name": name})
+    answers = prompt_for_config(context, no_input=True)
+    assert (answers["project_slug"], answers["package_name"]) == (slug, package)
+    assert pre_gen_project.main(answers) == 0, capsys.readouterr().err
+
+
+def test_accented_project_name_generates_with_the_name_kept_in_the_readme(tmp_path: Path, capfd):
+    project = render_project(tmp_path, project_name="Détection de fraude")
+    assert project.name == "detection-de-fraude"
+    assert (project / "src/detection_de_fraude/__init__.py").is_file()
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# Détection de fraude\n")
+    assert capfd.readouterr().out.splitlines()[-1] == "Ready: cd detection-de-fraude && make repro"
+
+
+def test_typed_invalid_slug_is_still_rejected_with_its_value(tmp_path: Path, capfd):
+    with pytest.raises(FailedHookException):
+        render_project(tmp_path, project_name="Bob's Model", project_slug="bob's-model")
+    assert (
+        'ERROR: project_slug "bob\'s-model" must be lowercase letters, digits and single '
+        "hyphens, starting with a letter (for example 'churn-model')."
+    ) in capfd.readouterr().err.splitlines()
+
+
+def test_csv_project_last_line_says_where_to_put_the_csv(tmp_path: Path, capfd):
+    project = render_project(tmp_path, project_name="Churn", dataset="csv")
+    assert capfd.readouterr().out.splitlines()[-1] == (
+        "Ready: cd churn, put your CSV at data/raw/dataset.csv, then make expectations "
+        "(README.md, 'Bring your own data')"
+    )
+    assert not (project / "data/raw/dataset.csv").exists()
 
 
 @pytest.mark.parametrize(

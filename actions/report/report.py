@@ -2,8 +2,11 @@
 
 Pure builders (`metrics_section`, `params_section`, `validation_section`, `data_section`,
 `plots_section`, `build_report`) take plain data and return Markdown, so they are unit-tested
-in-process. `collect_*` functions gather that data with `dvc`/`git`; `post_*` functions build
-the CML or gh command lines. The action (action.yml) is thin glue around `main()`.
+in-process. They build the report twice: in full (the report file and the job summary) and
+with long lists summarised (`limit` rows, failures grouped), so the PR comment stays under
+GitHub's 65,536-character limit whatever the data (`fit` is the last guard). `collect_*`
+functions gather that data with `dvc`/`git`; `post_*` functions build the CML or gh command
+lines. The action (action.yml) is thin glue around `main()`.
 
 Standard library only, plus pandas/scipy/dvc for the data summary: they come from the
 project's own environment, which the `setup` action puts on PATH.
@@ -31,6 +34,11 @@ PLOT_DELIVERY = ("artifact", "cml-publish", "none")
 BACKENDS = ("cml", "gh")
 TITLE = re.compile(r"^[A-Za-z0-9 ._-]{1,80}$")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".gif"}
+COMMENT_LIMIT = 65_536  # characters: GitHub refuses longer comment bodies
+COMMENT_BUDGET = 60_000  # what the report may use: room for the watermark CML or gh adds
+SUMMARY_LIMIT = 1_000_000  # bytes: GitHub keeps at most 1 MiB of job summary per step
+COMMENT_ROWS = 20  # rows (or groups, or columns) a long list keeps in the comment
+FULL_REPORT = "full list in the job summary and the report file"
 
 
 class ReportError(RuntimeError):
@@ -56,16 +64,44 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def more(count: int) -> str:
+    return f"... and {count} more: {FULL_REPORT}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]], limit: int | None = None) -> str:
+    """A Markdown table; with `limit`, the first `limit` rows and a line counting the rest."""
+    shown = rows if limit is None else rows[:limit]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in shown]
+    if len(rows) > len(shown):
+        lines += ["", more(len(rows) - len(shown))]
     return "\n".join(lines)
+
+
+def listing(items: Sequence[str], limit: int | None = None, separator: str = ", ") -> str:
+    """`a`, `b`, `c` ... and 7 more (the rest in the full report)."""
+    shown = items if limit is None else items[:limit]
+    text = separator.join(shown)
+    if len(items) > len(shown):
+        text += f" ... and {len(items) - len(shown)} more"
+    return text
+
+
+def fit(text: str, budget: int = COMMENT_BUDGET) -> str:
+    """The last guard for the comment: cut at a line boundary, say where the rest is."""
+    if len(text) <= budget:
+        return text
+    tail = f"\n\n... the report is cut here (too long for a comment): {FULL_REPORT}.\n"
+    cut = text.rfind("\n", 0, budget - len(tail))
+    return text[: max(cut, 0)] + tail
 
 
 # ---------------------------------------------------------------- metrics and params
 
 
-def metrics_section(diff: Mapping[str, Any] | None, base: str, trained: bool = True) -> str:
+def metrics_section(
+    diff: Mapping[str, Any] | None, base: str, trained: bool = True, limit: int | None = None
+) -> str:
     """`dvc metrics diff <base> --json --all` as a table: base value, PR value, change."""
     lines = ["### Metrics"]
     if not trained:
@@ -89,11 +125,33 @@ def metrics_section(diff: Mapping[str, Any] | None, base: str, trained: bool = T
                 change = new - old
             row = [name, fmt(old), fmt(new), fmt_change(change)]
             rows.append(([f"`{path}`"] if several else []) + row)
-    lines.append(table(header, rows))
+    lines.append(table(header, rows, limit))
+    lines += evidence_notes(diff)
     return "\n\n".join(lines)
 
 
-def params_section(diff: Mapping[str, Any] | None, base: str) -> str:
+def evidence_notes(diff: Mapping[str, Any]) -> list[str]:
+    """What this PR's metrics rest on, from the evaluate stage's own keys: the positive class
+    of a binary target, how a multiclass score averages, and its too-few-rows warning."""
+    notes = []
+    for path in sorted(diff):
+        new = {name: (entry or {}).get("new") for name, entry in diff[path].items()}
+        where = f" (`{path}`)" if len(diff) > 1 else ""
+        if new.get("positive_label") is not None:
+            notes.append(
+                f"Precision, recall, f1 and the curves are about the positive class "
+                f"`{new['positive_label']}`{where}."
+            )
+        elif new.get("average") == "macro":
+            notes.append(
+                f"Precision, recall, f1 and roc_auc are macro averages over the classes{where}."
+            )
+        if new.get("warning"):
+            notes.append(f"⚠️ **Too little evidence**{where}: {new['warning']}")
+    return notes
+
+
+def params_section(diff: Mapping[str, Any] | None, base: str, limit: int | None = None) -> str:
     """`dvc params diff <base> --json`: only the parameters this PR changed."""
     lines = ["### Changed parameters"]
     rows = [
@@ -102,7 +160,7 @@ def params_section(diff: Mapping[str, Any] | None, base: str) -> str:
         for name, entry in sorted((diff or {})[path].items())
     ]
     if rows:
-        lines.append(table(["Parameter", base, "this PR"], rows))
+        lines.append(table(["Parameter", base, "this PR"], rows, limit))
     else:
         lines.append(f"No parameter differs from `{base}`.")
     return "\n\n".join(lines)
@@ -111,8 +169,39 @@ def params_section(diff: Mapping[str, Any] | None, base: str) -> str:
 # ---------------------------------------------------------------- validation
 
 
-def validation_section(summary: Mapping[str, Any] | None) -> str:
-    """The validate stage's JSON summary: verdict, per-split counts, each failed expectation."""
+def failure_groups(failed: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """One line per expectation type and set of splits, counting the columns that failed.
+
+    E.g. "150 columns: `expect_column_values_to_be_between` failed in train and test".
+    """
+    splits: dict[tuple[str, str | None], list[str]] = {}
+    for name, failure in failed:
+        key = (str(failure.get("expectation")), failure.get("column"))
+        splits.setdefault(key, [])
+        if name not in splits[key]:
+            splits[key].append(name)
+    groups: dict[tuple[str, tuple[str, ...]], list[str | None]] = {}
+    for (expectation, column), names in splits.items():
+        groups.setdefault((expectation, tuple(names)), []).append(column)
+    lines = []
+    for (expectation, names), columns in groups.items():
+        named = [f"`{c}`" for c in columns if c]
+        what = [f"{len(named)} column{'s' if len(named) != 1 else ''}"] if named else []
+        what += ["the table"] if len(named) < len(columns) else []
+        where = " and ".join(names) if len(names) < 3 else ", ".join(names)
+        lines.append(
+            f"- {' and '.join(what)}: `{expectation}` failed in {where}"
+            + (f" ({listing(named, 5)})" if named else "")
+        )
+    return lines
+
+
+def validation_section(summary: Mapping[str, Any] | None, limit: int | None = None) -> str:
+    """The validate stage's JSON summary: verdict, per-split counts, each failed expectation.
+
+    With `limit` and more failures than that, the failures are grouped by expectation type
+    (the full report keeps one row per failure).
+    """
     lines = ["### Data validation"]
     if summary is None:
         lines.append("Data validation did not run (see the job log).")
@@ -130,6 +219,13 @@ def validation_section(summary: Mapping[str, Any] | None) -> str:
         f"❌ **Failed**: {len(failed)} expectation(s) of suite `{summary.get('suite', '?')}` "
         f"failed ({counts}). Nothing downstream ran on this data."
     )
+    if limit is not None and len(failed) > limit:
+        groups = failure_groups(failed)
+        lines.append("\n".join(groups[:limit]))
+        if len(groups) > limit:
+            lines.append(more(len(groups) - limit))
+        lines.append(f"Each failure with its bad values and why it exists: {FULL_REPORT}.")
+        return "\n\n".join(lines)
     rows = [
         [
             name,
@@ -197,7 +293,11 @@ def compare_frames(name: str, current: Any, base: Any, threshold: float) -> Data
 
 
 def data_section(
-    comparisons: Sequence[DatasetComparison], base: str, threshold: float, note: str = ""
+    comparisons: Sequence[DatasetComparison],
+    base: str,
+    threshold: float,
+    note: str = "",
+    limit: int | None = None,
 ) -> str:
     lines = [f"### Data: this PR vs `{base}`"]
     if note:
@@ -211,18 +311,21 @@ def data_section(
         change = None if item.base_rows is None else item.rows - item.base_rows
         schema = []
         if item.added_columns:
-            schema.append("added " + ", ".join(f"`{c}`" for c in item.added_columns))
+            schema.append("added " + listing([f"`{c}`" for c in item.added_columns], limit))
         if item.removed_columns:
-            schema.append("removed " + ", ".join(f"`{c}`" for c in item.removed_columns))
-        schema += [f"`{c}` {old} → {new}" for c, old, new in item.type_changes]
+            schema.append("removed " + listing([f"`{c}`" for c in item.removed_columns], limit))
+        changes = [f"`{c}` {old} → {new}" for c, old, new in item.type_changes]
+        if changes:
+            schema.append(listing(changes, limit, "; "))
         if item.base_rows is None:
             schema_text = item.note or f"not available on `{base}`"
             drift_text = "-"
         else:
             schema_text = "; ".join(schema) or "unchanged"
-            drift_text = (
-                ", ".join(f"`{c}` (p={p:.2g})" for c, p in item.drifted) if item.drifted else "none"
-            )
+            drifted = [f"`{c}` (p={p:.2g})" for c, p in item.drifted]
+            drift_text = listing(drifted, limit) if drifted else "none"
+            if limit is not None and len(drifted) > limit:
+                drift_text = f"{len(drifted)} columns: {drift_text}"
         rows.append(
             [
                 f"`{item.name}`",
@@ -239,6 +342,13 @@ def data_section(
     lines.append(
         f"Drift: Kolmogorov-Smirnov (numeric) or chi-squared (categorical) test, p < {threshold}."
     )
+    lists = [
+        c
+        for item in comparisons
+        for c in (item.added_columns, item.removed_columns, item.type_changes, item.drifted)
+    ]
+    if limit is not None and any(len(columns) > limit for columns in lists):
+        lines.append(f"Column lists cut after {limit}: {FULL_REPORT}.")
     return "\n\n".join(lines)
 
 
@@ -463,30 +573,25 @@ def check_inputs(args: argparse.Namespace) -> None:
         )
 
 
-def build_from_workspace(args: argparse.Namespace, cwd: Path) -> str:
+def build_from_workspace(args: argparse.Namespace, cwd: Path) -> tuple[str, str]:
+    """The full report and the PR comment: the same sections, long lists summarised."""
     threshold = float(args.drift_threshold)
     rev = resolve_base(args.base, cwd)
     label = args.base
+    trained = args.trained == "true"
+    metrics_diff: dict[str, Any] | None = None
+    params_diff: dict[str, Any] = {}
+    missing = ""
     if rev is None:
         missing = (
             f"The base branch `{args.base}` is not in this clone: check out with "
             "`fetch-depth: 0` to compare."
         )
-        metrics = "### Metrics\n\n" + missing
-        params = "### Changed parameters\n\n" + missing
-        comparisons, note = collect_data(args.data, None, cwd, threshold)
-        data = data_section(comparisons, label, threshold, note)
     else:
-        trained = args.trained == "true"
-        metrics_diff = (
-            collect_json(["dvc", "metrics", "diff", rev, "--json", "--all"], cwd)
-            if trained
-            else None
-        )
-        metrics = metrics_section(metrics_diff, label, trained=trained)
-        params = params_section(collect_json(["dvc", "params", "diff", rev, "--json"], cwd), label)
-        comparisons, note = collect_data(args.data, rev, cwd, threshold)
-        data = data_section(comparisons, label, threshold, note)
+        if trained:
+            metrics_diff = collect_json(["dvc", "metrics", "diff", rev, "--json", "--all"], cwd)
+        params_diff = collect_json(["dvc", "params", "diff", rev, "--json"], cwd)
+    comparisons, note = collect_data(args.data, rev, cwd, threshold)
     summary = None
     if args.validation_summary:
         path = cwd / args.validation_summary
@@ -496,17 +601,40 @@ def build_from_workspace(args: argparse.Namespace, cwd: Path) -> str:
         str(p.relative_to(cwd)) if p.is_relative_to(cwd) else str(p)
         for p in plot_files(cwd / args.plots)
     ]
-    return build_report(
-        title=args.title,
-        base=label,
-        head=args.head,
-        metrics=metrics,
-        params=params,
-        validation=validation_section(summary),
-        data=data,
-        plots=plots_section(plots, args.plot_delivery, args.artifact_url),
-        run_url=args.run_url,
+
+    def report(limit: int | None) -> str:
+        if missing:
+            metrics = "### Metrics\n\n" + missing
+            params = "### Changed parameters\n\n" + missing
+        else:
+            metrics = metrics_section(metrics_diff, label, trained=trained, limit=limit)
+            params = params_section(params_diff, label, limit=limit)
+        return build_report(
+            title=args.title,
+            base=label,
+            head=args.head,
+            metrics=metrics,
+            params=params,
+            validation=validation_section(summary, limit=limit),
+            data=data_section(comparisons, label, threshold, note, limit=limit),
+            plots=plots_section(plots, args.plot_delivery, args.artifact_url),
+            run_url=args.run_url,
+        )
+
+    full = report(None)
+    return full, full if len(full) <= COMMENT_BUDGET else fit(report(COMMENT_ROWS))
+
+
+def job_summary(report: str) -> str:
+    """The full report, unless it passes GitHub's 1 MiB job-summary limit."""
+    if len(report.encode("utf-8")) <= SUMMARY_LIMIT:
+        return report
+    tail = (
+        "\n\n... the report is cut here (over the 1 MiB job-summary limit): see the report file.\n"
     )
+    cut = report.encode("utf-8")[: SUMMARY_LIMIT - len(tail.encode("utf-8"))]
+    text = cut.decode("utf-8", errors="ignore")
+    return text[: text.rfind("\n")] + tail
 
 
 def append(path_variable: str, text: str) -> None:
@@ -542,11 +670,13 @@ def main(argv: Sequence[str] | None = None, cwd: Path | None = None) -> int:
     cwd = cwd or Path.cwd()
     try:
         check_inputs(args)
-        report = build_from_workspace(args, cwd)
+        report, comment = build_from_workspace(args, cwd)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(report, encoding="utf-8")
-        append("GITHUB_STEP_SUMMARY", report)
-        append("GITHUB_OUTPUT", f"report={args.out}\n")
+        body = args.out.with_name(args.out.stem + ".comment.md")
+        body.write_text(comment, encoding="utf-8")
+        append("GITHUB_STEP_SUMMARY", job_summary(report))
+        append("GITHUB_OUTPUT", f"report={args.out}\ncomment={body}\n")
         if args.comment == "false":
             notice(
                 "Report not posted",
@@ -556,7 +686,7 @@ def main(argv: Sequence[str] | None = None, cwd: Path | None = None) -> int:
             append("GITHUB_OUTPUT", "posted=false\n")
             return 0
         what = post(
-            args.out,
+            body,
             args.backend,
             args.title,
             args.plot_delivery == "cml-publish",
