@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import make, render_project, run
+from .conftest import make, project_env, render_project, run
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,11 @@ def ran_stages(output: str) -> list[str]:
 
 def test_demo_classification_pipeline(demo_classification: Path):
     values = metrics(demo_classification)
-    assert set(values) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    scores = {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert set(values) == scores | {"average", "positive_label", "test_rows_per_class"}
+    # The minority class of the breast cancer data (0: malignant) is the positive class.
+    assert values["positive_label"] == 0 and values["average"] == "binary"
+    assert values["test_rows_per_class"] == {"0": 42, "1": 72}
     assert values["accuracy"] > 0.9
     assert values["roc_auc"] > 0.95
     plots = demo_classification / "reports" / "plots"
@@ -98,17 +103,22 @@ def test_tune_runs_the_grid_as_dvc_experiments(demo_regression: Path):
     run(["git", "commit", "-qm", "smaller grid; pipeline outputs"], demo_regression)
     output = make(demo_regression, "tune").stdout
     assert "experiment 2/2: -S train.ridge.alpha=10.0" in output
-    table = [
-        [cell.strip() for cell in line.strip("|").split("|")]
-        for line in output.splitlines()
-        if line.startswith("|")
-    ]
-    header, rows = table[0], table[2:]
-    experiments = [row for row in rows if "[" in row[0]]
-    alphas = sorted(float(row[header.index("train.ridge.alpha")]) for row in experiments)
-    assert alphas == [0.01, 10.0]
-    rmse = [float(row[header.index("rmse")]) for row in experiments]
-    assert rmse == sorted(rmse), "dvc exp show is sorted by rmse, best first"
+    # It ends with a short ranked table (this run's experiments and the baseline commit),
+    # then the line naming the best experiment and the command that keeps it.
+    lines = output.rstrip("\n").splitlines()
+    start = lines.index("Experiments ranked by rmse (lower is better):")
+    table = [re.split(r"\s{2,}", line) for line in lines[start + 1 : -2]]
+    assert table[0] == ["experiment", "alpha", "rmse"]
+    assert lines[-2] == "alpha: train.ridge.alpha"
+    assert all(len(line) <= 80 for line in lines[start:])
+    rows = table[1:]
+    assert len(rows) == 3 and sum(row[0] == "main (baseline)" for row in rows) == 1
+    assert sorted(float(row[1]) for row in rows if row[0] != "main (baseline)") == [0.01, 10.0]
+    rmse = [float(row[2]) for row in rows]
+    assert rmse == sorted(rmse), "ranked by rmse, best first"
+    best = next(row[0] for row in rows if row[0] != "main (baseline)")
+    assert lines[-1].endswith(f": dvc exp apply {best}")
+    assert lines[-1].startswith(("Best: ", "No experiment beats main"))
     # The experiments ran in temporary copies: the workspace keeps its parameters.
     assert yaml.safe_load(params_file.read_text(encoding="utf-8"))["train"]["ridge"]["alpha"] == 1.0
 
@@ -207,6 +217,67 @@ def test_csv_project_tests_pass(csv_project: Path):
     make(csv_project, "test")
 
 
+NO_DATA = (
+    "data/raw/dataset.csv does not exist: put your CSV there (README.md, 'Bring your own data'), "
+    "then run 'make expectations'."
+)
+
+
+@pytest.mark.parametrize("target", ["expectations", "repro"])
+def test_csv_project_without_data_says_where_to_put_the_csv(tmp_path: Path, target: str):
+    """nc-07: DVC's bare "[Errno 2]" (expectations) or the suite message (repro) came first."""
+    project = render_project(tmp_path, project_name="No Data", dataset="csv")
+    result = make(project, target, check=False)
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0] == NO_DATA
+    assert "Errno" not in result.stderr + result.stdout
+    assert "No expectation suite yet" not in result.stderr
+
+
+def test_tune_names_the_untracked_inputs_experiments_would_miss(tmp_path: Path):
+    """nc-02: an experiment's temporary copy holds only git-tracked files."""
+    project = render_project(
+        tmp_path, project_name="Tune Early", dataset="csv", problem_type="regression",
+        target_column="price",
+    )  # fmt: skip
+    mixed_csv().to_csv(project / "data/raw/dataset.csv", index=False)
+    run(["dvc", "add", "-q", "data/raw/dataset.csv"], project)  # autostage: the .dvc file is added
+    # What `make expectations` writes; the README says to review it, then commit it.
+    (project / "expectations/suite.json").write_text("{}\n", encoding="utf-8")
+    result = make(project, "tune", check=False)
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0] == (
+        "error: expectations/suite.json is not tracked by git: run "
+        "`git add expectations/suite.json` (DVC experiments only see tracked files)"
+    )
+    assert "Traceback" not in result.stderr
+    run(["git", "add", "expectations/suite.json"], project)  # no commit needed
+    dry = run(["python", "-m", "tune_early.tune", "--dry-run"], project, PYTHONPATH="src")
+    assert dry.stdout.splitlines()[0].startswith("tune: experiment 1/3: -S train.ridge.alpha=")
+
+
+def test_lock_without_uv_says_how_to_install_it(tmp_path: Path):
+    """nc-14 (c): bash's "uv: command not found" (Error 127) before; the venv's uv is used."""
+    project = render_project(tmp_path, project_name="Lock")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / ".installed").touch()
+    env = {**project_env(), "PATH": "/usr/bin:/bin"}
+    command = ["make", "lock", f"VENV={venv}"]
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        f"make lock needs uv, which is not installed: run '{venv}/bin/python -m pip install uv', "
+        "then make lock again."
+    )
+    uv = venv / "bin" / "uv"
+    uv.write_text('#!/bin/sh\necho "uv $*"\n', encoding="utf-8")
+    uv.chmod(0o755)
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "uv pip compile pyproject.toml --extra dev" in result.stdout
+
+
 def test_first_run_creates_its_own_environment(tmp_path: Path):
     """No VENV given: the Makefile builds .venv itself (uv, here) and uses it."""
     project = render_project(tmp_path)
@@ -227,6 +298,7 @@ def test_shipped_demo_suite_is_what_make_expectations_builds(request, fixture, t
     project = request.getfixturevalue(fixture)
     rebuilt = tmp_path / "suite.json"
     command = ["python", "-m", "my_ml_project.suite", "data/interim/train.csv"]
-    run([*command, "data/interim/test.csv", "--out", str(rebuilt)], project, PYTHONPATH="src")
+    command += ["data/interim/test.csv", "--schema", "data/interim/schema.json"]
+    run([*command, "--out", str(rebuilt)], project, PYTHONPATH="src")
     shipped = json.loads((project / "expectations/suite.json").read_text(encoding="utf-8"))
     assert json.loads(rebuilt.read_text(encoding="utf-8")) == shipped

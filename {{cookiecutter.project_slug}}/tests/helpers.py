@@ -8,11 +8,19 @@ import pandas as pd
 
 from {{ cookiecutter.package_name }}.config import Params
 from {{ cookiecutter.package_name }}.data import split_target
+from {{ cookiecutter.package_name }}.schema import Schema, infer_schema
 from {{ cookiecutter.package_name }}.stages import featurize, train
+
+
+def schema_of(frame: pd.DataFrame, params: Params) -> Schema:
+    """The column types ingest would decide for `frame`."""
+    return infer_schema(frame, params.data.target, params.problem_type)
 
 
 def fit_pipeline(frame: pd.DataFrame, params: Params) -> Any:
     """featurize + train on `frame`, as the pipeline does, returning the full model."""
-    preprocessor, transformed = featurize.fit_features(frame, params.data.target, params.featurize)
+    preprocessor, transformed = featurize.fit_features(
+        frame, params.data.target, params.featurize, schema_of(frame, params)
+    )
     x, y = split_target(transformed, params.data.target)
     return train.assemble(preprocessor, train.train_model(x, y, params.problem_type, params.train))

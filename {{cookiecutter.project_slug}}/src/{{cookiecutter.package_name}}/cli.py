@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .config import ParamsError
+from .schema import SchemaError
 
 
 class PipelineError(RuntimeError):
@@ -17,6 +18,6 @@ def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         main(argv)
-    except (PipelineError, ParamsError) as exc:
+    except (PipelineError, ParamsError, SchemaError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -8,6 +8,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .metrics import METRICS, names
+
 PARAMS_FILE = Path("params.yaml")
 
 ProblemType = Literal["classification", "regression"]
@@ -16,20 +18,8 @@ MODELS_BY_PROBLEM: dict[str, set[str]] = {
     "classification": {"logistic_regression", "random_forest", "gradient_boosting"},
     "regression": {"ridge", "random_forest", "gradient_boosting"},
 }
-HIGHER_IS_BETTER = {
-    "accuracy": True,
-    "precision": True,
-    "recall": True,
-    "f1": True,
-    "roc_auc": True,
-    "r2": True,
-    "rmse": False,
-    "mae": False,
-}
-METRICS_BY_PROBLEM = {
-    "classification": {"accuracy", "precision", "recall", "f1", "roc_auc"},
-    "regression": {"rmse", "mae", "r2"},
-}
+HIGHER_IS_BETTER = {name: metric.greater_is_better for name, metric in METRICS.items()}
+METRICS_BY_PROBLEM = {kind: set(names(kind)) for kind in ("classification", "regression")}
 
 
 class ParamsError(ValueError):
@@ -40,11 +30,27 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ColumnTypeName = Literal["numeric", "boolean", "categorical", "datetime", "identifier", "ignore"]
+
+
+class ReadParams(Strict):
+    """How the raw CSV is read; null: sniffed from the file's first lines."""
+
+    sep: str | None = Field(default=None, min_length=1, max_length=1)
+    decimal: Literal[".", ","] | None = None
+
+
 class DataParams(Strict):
     source: str = Field(min_length=1)
     target: str = Field(min_length=1)
     test_size: float = Field(gt=0, lt=1)
     seed: int
+    # Binary targets: the class precision, recall, f1 and the curves are about (null: the
+    # minority class). Matched as text, so 1 and "1" name the same class.
+    positive_label: str | int | bool | None = None
+    # Per-column type overrides, decided otherwise at ingest (schema.py).
+    column_types: dict[str, ColumnTypeName] = Field(default_factory=dict)
+    read: ReadParams = ReadParams()
 
 
 class FeaturizeParams(Strict):
@@ -90,6 +96,9 @@ class TrainParams(Strict):
 
 class EvaluateParams(Strict):
     primary_metric: str
+    # Fewer test rows than this in any class: evaluate warns and promotion refuses, since
+    # precision, recall, f1 and roc_auc would rest on too few examples.
+    min_class_rows: int = Field(default=5, ge=1)
 
     @property
     def higher_is_better(self) -> bool:
@@ -115,6 +124,7 @@ class MonitorParams(Strict):
     cat_threshold: float | None = Field(default=0.1, gt=0)
     min_drifted_columns: int = Field(default=1, ge=1)
     max_metric_drop: float = Field(default=0.05, ge=0)
+    max_unseen_share: float = Field(default=0.05, ge=0, le=1)
     max_rows: int = Field(default=20_000, ge=1_000)
     seed: int = 42
 

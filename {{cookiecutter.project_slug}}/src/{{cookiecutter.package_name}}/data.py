@@ -2,14 +2,60 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
 from pathlib import Path
 
 import pandas as pd
 
+from .cli import PipelineError
 
-def read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path)
+SEPARATORS = ",;\t|"
+DECIMAL_COMMA = re.compile(r"(^|;)\s*-?\d+,\d+\s*(;|$)", re.MULTILINE)
+SAMPLE_BYTES = 64 * 1024
+
+
+def sniff(sample: str) -> tuple[str, str]:
+    """(separator, decimal mark) of a CSV from its first lines: `,` `;` tab or `|`, and `,`
+    as the decimal mark when `;` separates fields that hold numbers like 3,5."""
+    try:
+        separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        separator = ","
+    decimal = "," if separator == ";" and DECIMAL_COMMA.search(sample) else "."
+    return separator, decimal
+
+
+def read_raw_csv(path: Path, sep: str | None = None, decimal: str | None = None) -> pd.DataFrame:
+    """A user's CSV: separator and decimal mark sniffed unless given (data.read in params.yaml);
+    PipelineError with a hint when the file is empty or seems split on the wrong character."""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    sniffed_sep, sniffed_decimal = sniff(sample)
+    sep, decimal = sep or sniffed_sep, decimal or sniffed_decimal
+    try:
+        frame = pd.read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise PipelineError(f"data.source {str(path)!r} is empty") from None
+    except pd.errors.ParserError as exc:
+        raise PipelineError(
+            f"data.source {str(path)!r} cannot be read with separator {sep!r}: {exc}; set "
+            "data.read.sep in params.yaml"
+        ) from None
+    if frame.empty:
+        raise PipelineError(f"data.source {str(path)!r} has a header but no rows")
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        seen = [
+            name for char, name in ((";", "';'"), ("\t", "tab"), ("|", "'|'")) if char in header
+        ]
+        if seen:
+            raise PipelineError(
+                f"data.source {str(path)!r} was read as one column but its header contains "
+                f"{seen[0]}: set data.read.sep in params.yaml to that separator"
+            )
+    return frame
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -17,10 +17,12 @@ from pandas.api import types
 
 from .cli import run
 from .config import ProblemType, load_params
+from .schema import decisions_table, load_schema, read_frame
 
 NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 TEXT_TYPES = ["object", "str", "string", "category"]
 BOOL_TYPES = ["bool", "boolean"]
+DATETIME_TYPES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]
 
 
 def _expectation(kind: str, why: str, **kwargs: Any) -> dict[str, Any]:
@@ -40,6 +42,8 @@ def column_expectations(
     found: list[dict[str, Any]] = []
     if types.is_bool_dtype(series):
         type_list = BOOL_TYPES
+    elif types.is_datetime64_any_dtype(series):
+        type_list = DATETIME_TYPES
     elif types.is_numeric_dtype(series):
         type_list = NUMERIC_TYPES
     else:
@@ -76,7 +80,9 @@ def column_expectations(
         )
     values = series.dropna()
     distinct = values.nunique()
-    categorical = not types.is_numeric_dtype(series) or types.is_bool_dtype(series)
+    categorical = not (
+        types.is_numeric_dtype(series) or types.is_datetime64_any_dtype(series)
+    ) or types.is_bool_dtype(series)
     if is_label or (categorical and 0 < distinct <= max_categories):
         found.append(
             _expectation(
@@ -149,13 +155,15 @@ def build_suite(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data", type=Path, nargs="+", help="CSV files to describe")
+    parser.add_argument("--schema", type=Path, required=True, help="column types (ingest)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--margin", type=float, default=0.1)
     parser.add_argument("--max-categories", type=int, default=20)
     args = parser.parse_args(argv)
 
     params = load_params()
-    frame = pd.concat([pd.read_csv(path) for path in args.data], ignore_index=True)
+    schema = load_schema(args.schema)
+    frame = pd.concat([read_frame(path, schema) for path in args.data], ignore_index=True)
     suite = build_suite(
         frame,
         params.data.target,
@@ -166,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
+    print("Column types (decided at ingest; override in params.yaml data.column_types):")
+    print(decisions_table(schema))
     print(f"wrote {len(suite['expectations'])} expectations to {args.out}: review, then commit it")
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.cli import PipelineError
+from {{ cookiecutter.package_name }}.schema import load_schema
 from {{ cookiecutter.package_name }}.stages import ingest
 
 
@@ -69,6 +70,9 @@ def test_missing_target_column_is_named(tmp_path: Path, mixed_frame, params):
         ingest.load_source(str(path), params.problem_type, params.data.target)
 
 
-def test_main_writes_both_splits(in_tmp_project: Path):
-    ingest.main(["--train", "out/train.csv", "--test", "out/test.csv"])
+def test_main_writes_both_splits(in_tmp_project: Path, params):
+    ingest.main(["--train", "out/train.csv", "--test", "out/test.csv", "--schema", "s.json"])
     assert len(pd.read_csv("out/train.csv")) > len(pd.read_csv("out/test.csv")) > 0
+    assert set(load_schema(in_tmp_project / "s.json").features) == set(
+        pd.read_csv("out/test.csv").columns
+    ) - {params.data.target}

@@ -11,6 +11,8 @@ from {{ cookiecutter.package_name }}.cli import PipelineError
 from {{ cookiecutter.package_name }}.stages import validate
 from {{ cookiecutter.package_name }}.suite import build_suite
 
+from ..helpers import schema_of
+
 
 @pytest.fixture
 def suite(mixed_frame, params):
@@ -36,14 +38,17 @@ def test_failure_names_column_and_examples(mixed_frame, suite):
     assert "column 'age'" in line and "999" in line
 
 
-def test_main_writes_reports_and_exits_nonzero(tmp_path: Path, mixed_frame, suite):
+def test_main_writes_reports_and_exits_nonzero(tmp_path: Path, mixed_frame, suite, params):
     suite_path = tmp_path / "suite.json"
     suite_path.write_text(json.dumps(suite), encoding="utf-8")
     broken = mixed_frame.drop(columns=["plan"])
     broken.to_csv(tmp_path / "train.csv", index=False)
     mixed_frame.to_csv(tmp_path / "test.csv", index=False)
+    (tmp_path / "schema.json").write_text(
+        schema_of(mixed_frame, params).to_json(), encoding="utf-8"
+    )
     args = [
-        "--suite", str(suite_path),
+        "--suite", str(suite_path), "--schema", str(tmp_path / "schema.json"),
         "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
         "--summary", str(tmp_path / "validation.json"), "--html", str(tmp_path / "v.html"),
     ]  # fmt: skip

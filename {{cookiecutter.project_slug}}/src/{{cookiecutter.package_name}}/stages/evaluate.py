@@ -13,46 +13,85 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from .. import tracking
+from .. import metrics, tracking
 from ..cli import run
 from ..config import ProblemType, load_params
 from ..data import split_target, write_csv
+from ..schema import load_schema, read_frame
 
 
-def classification_metrics(
-    actual: pd.Series, predicted: np.ndarray, scores: np.ndarray, classes: Sequence[Any]
-) -> dict[str, float]:
-    binary = len(classes) == 2
-    average = "binary" if binary else "macro"
-    positive = {"pos_label": classes[1]} if binary else {}
-    roc_auc = (
-        skm.roc_auc_score(actual, scores[:, 1])
-        if binary
-        else skm.roc_auc_score(actual, scores, multi_class="ovr", labels=list(classes))
+def step_limits(fpr: np.ndarray, tpr: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A ROC curve's TPR just before and just after each grid FPR (they differ where the
+    curve rises vertically), linear between the curve's own points. Averaging both limits
+    over classes gives a curve whose trapezoid area is exactly the mean of the classes'
+    areas, i.e. scikit-learn's macro one-vs-rest roc_auc."""
+    points, first = np.unique(fpr, return_index=True)
+    last = len(fpr) - 1 - np.unique(fpr[::-1], return_index=True)[1]
+    after = np.searchsorted(points, grid)
+    exact = (after < len(points)) & (points[np.minimum(after, len(points) - 1)] == grid)
+    left, right = np.maximum(after - 1, 0), np.minimum(after, len(points) - 1)
+    span = np.where(points[right] > points[left], points[right] - points[left], 1.0)
+    share = (grid - points[left]) / span
+    between = tpr[last[left]] + share * (tpr[first[right]] - tpr[last[left]])
+    return (
+        np.where(exact, tpr[first[right]], between),
+        np.where(exact, tpr[last[right]], between),
+    )
+
+
+def curves(
+    actual: np.ndarray, scores: np.ndarray, classes: list[Any], positive: Any
+) -> dict[str, pd.DataFrame]:
+    """Plot tables. Binary: the ROC and precision-recall curves of the positive class.
+    More classes: one ROC and one precision-recall curve per class (one-vs-rest, column
+    `class`), plus the macro-average ROC curve (mean TPR over the union of every class's FPR
+    points, so its area is metrics.json's macro roc_auc) and the micro-average precision-recall
+    curve (every class-row pair pooled)."""
+    if positive is not None:
+        column = classes.index(positive)
+        fpr, tpr, _ = skm.roc_curve(actual == positive, scores[:, column])
+        precision, recall, _ = skm.precision_recall_curve(actual == positive, scores[:, column])
+        return {
+            "roc": pd.DataFrame({"fpr": fpr, "tpr": tpr}),
+            "precision_recall": pd.DataFrame({"recall": recall, "precision": precision}),
+        }
+    per_roc, per_pr, onehot = [], [], []
+    for index, label in enumerate(classes):
+        hit = actual == label
+        onehot.append(hit)
+        if hit.all() or not hit.any():
+            continue
+        fpr, tpr, _ = skm.roc_curve(hit, scores[:, index])
+        per_roc.append(pd.DataFrame({"class": str(label), "fpr": fpr, "tpr": tpr}))
+        precision, recall, _ = skm.precision_recall_curve(hit, scores[:, index])
+        per_pr.append(pd.DataFrame({"class": str(label), "recall": recall, "precision": precision}))
+    grid = np.unique(np.concatenate([curve["fpr"].to_numpy() for curve in per_roc]))
+    limits = [step_limits(c["fpr"].to_numpy(), c["tpr"].to_numpy(), grid) for c in per_roc]
+    below = np.mean([low for low, _ in limits], axis=0)
+    above = np.mean([high for _, high in limits], axis=0)
+    fpr = np.repeat(grid, 2)
+    tpr = np.column_stack([below, above]).ravel()
+    keep = np.r_[True, (np.diff(fpr) != 0) | (np.diff(tpr) != 0)]
+    precision, recall, _ = skm.precision_recall_curve(
+        np.column_stack(onehot).ravel(), scores.ravel()
     )
     return {
-        "accuracy": skm.accuracy_score(actual, predicted),
-        "precision": skm.precision_score(
-            actual, predicted, average=average, zero_division=0, **positive
-        ),
-        "recall": skm.recall_score(actual, predicted, average=average, zero_division=0, **positive),
-        "f1": skm.f1_score(actual, predicted, average=average, zero_division=0, **positive),
-        "roc_auc": roc_auc,
-    }
-
-
-def regression_metrics(actual: pd.Series, predicted: np.ndarray) -> dict[str, float]:
-    return {
-        "rmse": float(np.sqrt(skm.mean_squared_error(actual, predicted))),
-        "mae": skm.mean_absolute_error(actual, predicted),
-        "r2": skm.r2_score(actual, predicted),
+        "roc": pd.DataFrame({"fpr": fpr[keep], "tpr": tpr[keep]}),
+        "precision_recall": pd.DataFrame({"recall": recall, "precision": precision}),
+        "roc_per_class": pd.concat(per_roc, ignore_index=True),
+        "precision_recall_per_class": pd.concat(per_pr, ignore_index=True),
     }
 
 
 def evaluate_model(
-    model: Any, test: pd.DataFrame, target: str, problem_type: ProblemType
+    model: Any,
+    test: pd.DataFrame,
+    target: str,
+    problem_type: ProblemType,
+    positive_label: Any = None,
 ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
-    """Metrics (rounded, stable across runs) and the tables behind each plot."""
+    """Metrics (rounded, stable across runs; NaN where undefined on these rows) and the
+    tables behind each plot. `positive_label`: binary targets only (default: the last class)."""
     features, actual = split_target(test, target)
     predicted = model.predict(features)
     tables: dict[str, pd.DataFrame] = {
@@ -61,23 +100,53 @@ def evaluate_model(
     if problem_type == "classification":
         scores = model.predict_proba(features)
         classes = list(model.classes_)
-        values = classification_metrics(actual, predicted, scores, classes)
-        positive = classes[-1]
-        column = classes.index(positive)
-        fpr, tpr, _ = skm.roc_curve(actual, scores[:, column], pos_label=positive)
-        precision, recall, _ = skm.precision_recall_curve(
-            actual, scores[:, column], pos_label=positive
+        positive = None
+        if len(classes) == 2:
+            positive = classes[-1] if positive_label is None else positive_label
+        values = metrics.compute(
+            problem_type, actual.to_numpy(), predicted, scores, classes, positive
         )
-        tables["roc"] = pd.DataFrame({"fpr": fpr, "tpr": tpr})
-        tables["precision_recall"] = pd.DataFrame({"recall": recall, "precision": precision})
+        if len(np.unique(actual)) > 1:
+            tables.update(curves(actual.to_numpy(), scores, classes, positive))
     else:
-        values = regression_metrics(actual, predicted)
+        values = metrics.compute(problem_type, actual.to_numpy(), predicted)
         tables["predictions"]["residual"] = actual.to_numpy() - predicted
-    return {name: round(float(value), 6) for name, value in values.items()}, tables
+    return values, tables
 
 
-def draw_plots(tables: dict[str, pd.DataFrame], problem_type: ProblemType, out: Path) -> list[Path]:
-    """PNG images for reports and pull-request comments (DVC's HTML needs a CDN)."""
+def evidence(
+    actual: pd.Series, classes: list[Any], positive_label: Any, min_class_rows: int
+) -> dict[str, Any]:
+    """What the classification metrics rest on: which class is positive (binary) or how they
+    average, the test rows per class, and a warning when a class has fewer than
+    min_class_rows rows (promotion refuses such evidence)."""
+    counts = {str(label): int((actual == label).sum()) for label in classes}
+    found: dict[str, Any] = {"average": metrics.averaging(classes)}
+    if len(classes) == 2:
+        found["positive_label"] = positive_label
+    found["test_rows_per_class"] = counts
+    small = {label: n for label, n in counts.items() if n < min_class_rows}
+    if small:
+        named = ", ".join(f"{n} row(s) of class {label!r}" for label, n in small.items())
+        found["warning"] = (
+            f"the test split holds {named} (evaluate.min_class_rows: {min_class_rows}): "
+            "precision, recall, f1 and roc_auc rest on too few examples to rank or promote "
+            "models; add data"
+        )
+    return found
+
+
+def draw_plots(
+    tables: dict[str, pd.DataFrame],
+    problem_type: ProblemType,
+    out: Path,
+    subject: str = "",
+) -> list[Path]:
+    """PNG images for reports and pull-request comments (DVC's HTML needs a CDN).
+
+    `subject` names what a single curve is about (e.g. "positive class 'churned'"); with more
+    classes every class gets its own labelled curve beside the average.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,18 +165,35 @@ def draw_plots(tables: dict[str, pd.DataFrame], problem_type: ProblemType, out: 
     if problem_type == "classification":
         fig, ax = plt.subplots(figsize=(4.5, 4))
         skm.ConfusionMatrixDisplay.from_predictions(
-            predictions["actual"], predictions["predicted"], ax=ax, colorbar=False
-        )
+            predictions["actual"].astype(str), predictions["predicted"].astype(str), ax=ax,
+            colorbar=False,
+        )  # fmt: skip
         ax.set_title("Confusion matrix (test)")
         save(fig, "confusion_matrix")
-        for name, x, y, title in (
-            ("roc_curve", "fpr", "tpr", "ROC curve"),
-            ("precision_recall_curve", "recall", "precision", "Precision-recall curve"),
-        ):
-            table = tables["roc" if name == "roc_curve" else "precision_recall"]
-            fig, ax = plt.subplots(figsize=(4.5, 4))
-            ax.plot(table[x], table[y])
-            ax.set(xlabel=x, ylabel=y, title=title, xlim=(0, 1), ylim=(0, 1.02))
+        for name, key, x, y, title, average in (
+            ("roc_curve", "roc", "fpr", "tpr", "ROC curve", "macro average"),
+            ("precision_recall_curve", "precision_recall", "recall", "precision",
+             "Precision-recall curve", "micro average"),
+        ):  # fmt: skip
+            if key not in tables:
+                continue
+            fig, ax = plt.subplots(figsize=(5.5, 4.5))
+            per_class = tables.get(f"{key}_per_class")
+            if per_class is not None:
+                for label, curve in per_class.groupby("class", sort=True):
+                    area = f", AUC {skm.auc(curve[x], curve[y]):.3f}" if key == "roc" else ""
+                    ax.plot(curve[x], curve[y], linewidth=1, label=f"class {label}{area}")
+                area = (
+                    f", AUC {skm.auc(tables[key][x], tables[key][y]):.3f}" if key == "roc" else ""
+                )
+                ax.plot(tables[key][x], tables[key][y], "k--", linewidth=2, label=average + area)
+                ax.legend(fontsize="small", loc="lower right" if key == "roc" else "lower left")
+                title = f"{title}s, one vs rest"
+            else:
+                ax.plot(tables[key][x], tables[key][y])
+                title = f"{title} ({subject})" if subject else title
+            ax.set(xlabel=x, ylabel=y, xlim=(0, 1), ylim=(0, 1.02))
+            ax.set_title(title, fontsize="medium")
             save(fig, name)
     else:
         fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -125,32 +211,60 @@ def draw_plots(tables: dict[str, pd.DataFrame], problem_type: ProblemType, out: 
     return drawn
 
 
+def json_value(value: Any) -> Any:
+    """Metrics for strict JSON: an undefined (NaN) metric is null."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--test", type=Path, required=True)
+    parser.add_argument("--schema", type=Path, required=True)
     parser.add_argument("--run-info", type=Path, required=True)
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--plots", type=Path, required=True)
     args = parser.parse_args(argv)
 
     params = load_params()
+    schema = load_schema(args.schema)
     model = joblib.load(args.model)
-    values, tables = evaluate_model(
-        model, pd.read_csv(args.test), params.data.target, params.problem_type
-    )
+    test = read_frame(args.test, schema)
+    positive = schema.target.positive_label
+    values, tables = evaluate_model(model, test, params.data.target, params.problem_type, positive)
+    report: dict[str, Any] = {name: json_value(value) for name, value in values.items()}
+    subject = ""
+    if params.problem_type == "classification":
+        classes = list(model.classes_)
+        found = evidence(
+            test[params.data.target], classes, positive, params.evaluate.min_class_rows
+        )
+        report.update(found)
+        if positive is not None:
+            subject = f"positive class {positive!r}"
     args.metrics.parent.mkdir(parents=True, exist_ok=True)
-    args.metrics.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
+    args.metrics.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     args.plots.mkdir(parents=True, exist_ok=True)
+    for old in args.plots.glob("*_per_class.csv"):
+        old.unlink()
     for name, table in tables.items():
         write_csv(table.round(6), args.plots / f"{name}.csv")
-    images = draw_plots(tables, params.problem_type, args.plots)
+    images = draw_plots(tables, params.problem_type, args.plots, subject)
 
     with tracking.resume_run(args.run_info, params.mlflow.experiment) as mlflow:
-        mlflow.log_metrics(values)
+        mlflow.log_metrics({k: v for k, v in values.items() if np.isfinite(v)})
         for image in images:
             mlflow.log_artifact(str(image), artifact_path="plots")
-    print("evaluate: " + ", ".join(f"{name}={value:.4f}" for name, value in values.items()))
+    shown = ", ".join(f"{name}={value:.4f}" for name, value in values.items())
+    if subject:
+        shown += f" ({subject})"
+    elif report.get("average") == "macro":
+        shown += " (precision, recall, f1, roc_auc: macro averages over classes)"
+    print(f"evaluate: {shown}")
+    if "warning" in report:
+        print(f"evaluate: WARNING: {report['warning']}")
 
 
 if __name__ == "__main__":

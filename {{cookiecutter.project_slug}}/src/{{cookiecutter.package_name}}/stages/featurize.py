@@ -1,4 +1,4 @@
-"""Stage 3, featurize: fit the preprocessing on the training split only."""
+"""Stage 3, featurize: fit the preprocessing on the training split only, by column type."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import joblib
 import pandas as pd
-from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -17,18 +17,51 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from ..cli import PipelineError, run
 from ..config import FeaturizeParams, load_params
 from ..data import split_target
+from ..features import BooleanColumns, DateParts, NumericColumns, TextColumns
+from ..schema import (
+    BOOLEAN,
+    CATEGORICAL,
+    DATETIME,
+    NUMERIC,
+    Schema,
+    infer_schema,
+    load_schema,
+    read_frame,
+)
 
 
-def build_preprocessor(params: FeaturizeParams) -> ColumnTransformer:
-    """Numeric: impute (+ scale); categorical: impute + one-hot, unknown categories ignored."""
-    numeric_steps: list[tuple[str, object]] = [
-        ("impute", SimpleImputer(strategy=params.numeric_impute))
-    ]
-    if params.scale_numeric:
-        numeric_steps.append(("scale", StandardScaler()))
+def build_preprocessor(params: FeaturizeParams, schema: Schema) -> ColumnTransformer:
+    """One branch per column type of the schema; columns it dropped are not used.
+
+    numeric: placeholders -> missing, impute (+ scale); boolean: 0/1, impute the most frequent;
+    datetime: year, month, day of week, days elapsed, impute (+ scale); categorical: impute +
+    one-hot, unseen categories ignored (or "infrequent" when max_categories is set).
+    """
+
+    def scaled(first: tuple[str, object], strategy: str) -> Pipeline:
+        steps = [first, ("impute", SimpleImputer(strategy=strategy, keep_empty_features=True))]
+        if params.scale_numeric:
+            steps.append(("scale", StandardScaler()))
+        return Pipeline(steps)
+
+    numeric = schema.of_type(NUMERIC)
+    dates = schema.of_type(DATETIME)
+    placeholders = {
+        name: sorted(schema.columns[name].placeholders)
+        for name in numeric
+        if schema.columns[name].placeholders
+    }
     categorical = Pipeline(
         [
-            ("impute", SimpleImputer(strategy=params.categorical_impute, fill_value="missing")),
+            ("text", TextColumns()),
+            (
+                "impute",
+                SimpleImputer(
+                    strategy=params.categorical_impute,
+                    fill_value="missing",
+                    keep_empty_features=True,
+                ),
+            ),
             (
                 "onehot",
                 OneHotEncoder(
@@ -39,21 +72,58 @@ def build_preprocessor(params: FeaturizeParams) -> ColumnTransformer:
             ),
         ]
     )
+    branches = [
+        (
+            "numeric",
+            scaled(("parse", NumericColumns(placeholders or None)), params.numeric_impute),
+            numeric,
+        ),
+        (
+            "boolean",
+            Pipeline(
+                [
+                    ("parse", BooleanColumns()),
+                    ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)),
+                ]
+            ),
+            schema.of_type(BOOLEAN),
+        ),
+        (
+            "datetime",
+            scaled(
+                (
+                    "parse",
+                    DateParts(
+                        {name: schema.columns[name].format or "" for name in dates},
+                        {name: schema.columns[name].reference or "" for name in dates},
+                        {name: schema.columns[name].parts for name in dates},
+                    ),
+                ),
+                params.numeric_impute,
+            ),
+            dates,
+        ),
+        ("categorical", categorical, schema.of_type(CATEGORICAL)),
+    ]
     return ColumnTransformer(
-        [
-            ("numeric", Pipeline(numeric_steps), make_column_selector(dtype_include="number")),
-            ("categorical", categorical, make_column_selector(dtype_exclude="number")),
-        ],
-        verbose_feature_names_out=False,
+        [branch for branch in branches if branch[2]], verbose_feature_names_out=False
     )
 
 
 def fit_features(
-    train: pd.DataFrame, target: str, params: FeaturizeParams
+    train: pd.DataFrame, target: str, params: FeaturizeParams, schema: Schema | None = None
 ) -> tuple[ColumnTransformer, pd.DataFrame]:
-    """Fit on the training rows only; return the fitted transformer and the features."""
+    """Fit on the training rows only; return the fitted transformer and the features.
+
+    `schema`: the column types decided at ingest (inferred from `train` when None, as in
+    tests on small frames).
+    """
+    if schema is None:
+        schema = infer_schema(train, target, "regression")
     features, labels = split_target(train, target)
-    preprocessor = build_preprocessor(params).fit(features)
+    if not schema.features:
+        raise PipelineError("no input column is usable as a feature (see the schema's notes)")
+    preprocessor = build_preprocessor(params, schema).fit(features)
     transformed = pd.DataFrame(
         preprocessor.transform(features), columns=preprocessor.get_feature_names_out()
     )
@@ -64,6 +134,7 @@ def fit_features(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--train", type=Path, required=True)
+    parser.add_argument("--schema", type=Path, required=True)
     parser.add_argument("--validation", type=Path, required=True)
     parser.add_argument("--preprocessor", type=Path, required=True)
     parser.add_argument("--features", type=Path, required=True)
@@ -73,8 +144,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if not json.load(handle)["success"]:
             raise PipelineError(f"{args.validation} reports failed data validation")
     params = load_params()
+    schema = load_schema(args.schema)
     preprocessor, transformed = fit_features(
-        pd.read_csv(args.train), params.data.target, params.featurize
+        read_frame(args.train, schema), params.data.target, params.featurize, schema
     )
     args.preprocessor.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(preprocessor, args.preprocessor)

@@ -29,6 +29,7 @@ from .. import tracking
 from ..cli import run
 from ..config import Params, ProblemType, TrainParams, load_params
 from ..data import file_md5, split_target
+from ..schema import Schema, load_schema, read_frame, signature_types
 
 # What loading the logged model needs, pinned to the versions that trained it. Listed instead of
 # letting MLflow infer them: inference loads the model in a subprocess (about 10 s per logged
@@ -87,12 +88,43 @@ def flat_params(params: Params) -> dict[str, Any]:
     }
 
 
+def signature(model: Pipeline, example: pd.DataFrame, schema: Schema) -> Any:
+    """The serving contract, from the column types decided at ingest (schema.signature_types):
+    numbers are double, so a missing value is accepted in any numeric column the model
+    imputes; booleans, dates and categories are text that the model's own parsers read."""
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types.schema import ColSpec
+    from mlflow.types.schema import Schema as MlflowSchema
+
+    inputs = MlflowSchema([ColSpec(kind, name) for name, kind in signature_types(schema).items()])
+    outputs = infer_signature(example, model.predict(example)).outputs
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def serving_example(example: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Rows as a client sends them: numbers as float, everything else as text (or None)."""
+    types = signature_types(schema)
+    return pd.DataFrame(
+        {
+            name: example[name].astype("float64")
+            if kind == "double"
+            else example[name].astype("string").astype(object).where(example[name].notna(), None)
+            for name, kind in types.items()
+        }
+    )
+
+
 def log_to_mlflow(
-    model: Pipeline, example: pd.DataFrame, params: Params, data_versions: dict[str, str]
+    model: Pipeline,
+    example: pd.DataFrame,
+    params: Params,
+    data_versions: dict[str, str],
+    schema: Schema,
 ) -> dict[str, str]:
-    """Log params, lineage tags and the model (with signature and input example)."""
+    """Log params, lineage tags and the model (with signature and input example); the package
+    travels with the model (code_paths) since its transformers are steps of it."""
     mlflow = tracking.configure(params.mlflow.experiment)
-    from mlflow.models import infer_signature
+    example = serving_example(example, schema)
 
     with mlflow.start_run() as active:
         mlflow.log_params(flat_params(params))
@@ -101,8 +133,9 @@ def log_to_mlflow(
         info = mlflow.sklearn.log_model(
             model,
             name="model",
-            signature=infer_signature(example, model.predict(example)),
+            signature=signature(model, example, schema),
             input_example=example.head(3),
+            code_paths=[str(Path(__file__).resolve().parents[1])],
             # skops (MLflow's safe default) loads only types listed as trusted: list the
             # ones this pipeline, built right here, is made of.
             skops_trusted_types=pipeline_types(model),
@@ -120,6 +153,7 @@ def log_to_mlflow(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--train", type=Path, required=True, help="raw training rows")
+    parser.add_argument("--schema", type=Path, required=True, help="column types (ingest)")
     parser.add_argument("--features", type=Path, required=True)
     parser.add_argument("--preprocessor", type=Path, required=True)
     parser.add_argument("--model", type=Path, required=True)
@@ -133,9 +167,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.model.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, args.model)
 
-    raw_inputs, _ = split_target(pd.read_csv(args.train, nrows=5), params.data.target)
+    schema = load_schema(args.schema)
+    raw_inputs, _ = split_target(read_frame(args.train, schema).head(5), params.data.target)
     versions = {"train": file_md5(args.train), "features": file_md5(args.features)}
-    run_info = log_to_mlflow(model, raw_inputs, params, versions)
+    run_info = log_to_mlflow(model, raw_inputs, params, versions, schema)
     args.run_info.write_text(json.dumps(run_info, indent=2) + "\n", encoding="utf-8")
     print(f"train: {params.train.model} on {len(features)} rows, MLflow run {run_info['run_id']}")
 

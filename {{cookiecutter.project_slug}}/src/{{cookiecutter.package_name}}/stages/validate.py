@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..cli import PipelineError, run
+from ..schema import load_schema, read_frame
 
 EXAMPLES = 5
 
@@ -164,6 +165,7 @@ def render_html(summary: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--suite", type=Path, required=True)
+    parser.add_argument("--schema", type=Path, required=True)
     parser.add_argument("--train", type=Path, required=True)
     parser.add_argument("--test", type=Path, required=True)
     parser.add_argument("--summary", type=Path, required=True)
@@ -171,7 +173,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     suite = load_suite(args.suite)
-    splits = {"train": pd.read_csv(args.train), "test": pd.read_csv(args.test)}
+    schema = load_schema(args.schema)
+    splits = {
+        name: read_frame(path, schema)
+        for name, path in (("train", args.train), ("test", args.test))
+    }
     summary = validate_splits(splits, suite)
     args.summary.parent.mkdir(parents=True, exist_ok=True)
     args.summary.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -1,0 +1,113 @@
+"""scikit-learn transformers that read raw columns by the type the schema gave them.
+
+They are steps of the saved model, so training, evaluation, monitoring and the served model
+read a boolean, a date or a number with a placeholder the same way. A value that does not fit
+its column's type raises an error naming the column (a 400 from MLflow's scoring server).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .schema import Column, parse_booleans, parse_dates, parse_numbers
+
+DATE_PARTS = ("year", "month", "dayofweek", "days", "hour")
+
+
+class _Columns(TransformerMixin, BaseEstimator):
+    """Remembers the columns it was fitted on; output names follow them."""
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> _Columns:
+        self.columns_ = [str(c) for c in X.columns]
+        self.n_features_in_ = len(self.columns_)
+        return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.columns_, dtype=object)
+
+    def _frame(self, X: Any) -> pd.DataFrame:
+        return X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=self.columns_)
+
+
+class NumericColumns(_Columns):
+    """Numbers as float; each column's known text placeholders become missing."""
+
+    def __init__(self, placeholders: dict[str, list[str]] | None = None) -> None:
+        self.placeholders = placeholders
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = self._frame(X)
+        tokens = self.placeholders or {}
+        return np.column_stack(
+            [parse_numbers(frame[c], c, dict.fromkeys(tokens.get(c, []), 0)) for c in self.columns_]
+        ).astype(float)
+
+
+class BooleanColumns(_Columns):
+    """Booleans as 0.0/1.0 (missing stays NaN, for the imputer after it)."""
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = self._frame(X)
+        parsed = [parse_booleans(frame[c], c) for c in self.columns_]
+        return np.column_stack([p.map({True: 1.0, False: 0.0}).astype(float) for p in parsed])
+
+
+class DateParts(_Columns):
+    """Each date column as year, month, day of week (0 = Monday) and days elapsed since the
+    earliest training date: numbers a model can extrapolate, never one category per day.
+
+    formats / references / parts: per column, the strftime format found at ingest, the ISO
+    date "days" counts from, and which of DATE_PARTS it becomes (schema.date_parts).
+    """
+
+    def __init__(
+        self,
+        formats: dict[str, str] | None = None,
+        references: dict[str, str] | None = None,
+        parts: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.formats = formats
+        self.references = references
+        self.parts = parts
+
+    def _parts(self, name: str) -> list[str]:
+        return list((self.parts or {}).get(name) or DATE_PARTS[:4])
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = [f"{c}_{part}" for c in self.columns_ for part in self._parts(c)]
+        return np.asarray(names, dtype=object)
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = self._frame(X)
+        parts = []
+        for name in self.columns_:
+            column = Column("datetime", "", format=(self.formats or {}).get(name))
+            dates = parse_dates(frame[name], column, name)
+            reference = pd.Timestamp((self.references or {}).get(name) or "1970-01-01")
+            values = {
+                "year": dates.dt.year,
+                "month": dates.dt.month,
+                "dayofweek": dates.dt.dayofweek,
+                "days": (dates - reference) / pd.Timedelta(days=1),
+                "hour": dates.dt.hour + dates.dt.minute / 60,
+            }
+            parts += [values[part] for part in self._parts(name)]
+        return np.column_stack([p.to_numpy(dtype=float, na_value=np.nan) for p in parts])
+
+
+class TextColumns(_Columns):
+    """Categories as text, so 1 and "1" are one category; missing stays missing."""
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = self._frame(X)
+        out = frame[self.columns_].astype(object)
+        for name in self.columns_:
+            values = frame[name]
+            out[name] = values.map(lambda v: v if isinstance(v, str) else str(v)).where(
+                values.notna(), np.nan
+            )
+        return out.to_numpy(dtype=object)
