@@ -2,15 +2,20 @@
 
 One project goes through a realistic history: a weak first model, a better one, a worse one,
 then an unreachable registry. Each test asserts one step; the gate's numbers are printed
-(`pytest -s`) so they can be reported.
+(`pytest -s`) so they can be reported. A second project (a CSV whose positive class has 3 of
+240 rows, cases bug-04 and bug-12) checks the evidence the gate rests on.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import shutil
 import socket
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -46,7 +51,8 @@ def promote_step(project: Path, *env: str) -> dict:
     result = run(["env", *env, "make", "promote", f"VENV={SHARED_VENV}"], project, check=False)
     step = {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
     record = project / "reports" / "promotion" / "record.json"
-    step["record"] = json.loads(record.read_text(encoding="utf-8")) if record.exists() else None
+    step["record_text"] = record.read_text(encoding="utf-8") if record.exists() else None
+    step["record"] = None if step["record_text"] is None else json.loads(step["record_text"])
     card = project / "reports" / "promotion" / "model_card.md"
     step["card"] = card.read_text(encoding="utf-8") if card.exists() else ""
     step["aliases"] = aliases(project)
@@ -129,3 +135,82 @@ def test_unreachable_registry_fails_loudly_and_leaves_the_alias(history):
     assert "secret-token" not in step["stderr"] + step["stdout"]
     assert step["record"] is None
     assert step["local_aliases"] == {"champion": "2", "previous-champion": "1"}
+
+
+# --- a rare class: the test split holds a single positive row ----------------------------------
+
+# The CSV of cases bug-04-extreme-imbalance-recall-zero-promoted and
+# bug-12-bootstrap-interval-nan-rare-class (the same file): 237 rows of class 0, 3 of class 1.
+RARE_CLASS_CSV = (
+    Path(__file__).parent
+    / "data/real_data/bug-04-extreme-imbalance-recall-zero-promoted/dataset.csv"
+)
+
+
+def strict_json(text: str) -> Any:
+    """json.loads that refuses NaN and Infinity tokens, as strict JSON parsers do."""
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"{token} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def set_param(project: Path, pattern: str, replacement: str) -> None:
+    path = project / "params.yaml"
+    text, count = re.subn(pattern, replacement, path.read_text(encoding="utf-8"), flags=re.M)
+    assert count == 1, pattern
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def rare_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    project = render_project(tmp_path_factory.mktemp("rare-class"), dataset="csv")
+    shutil.copy(RARE_CLASS_CSV, project / "data" / "raw" / "dataset.csv")
+    make(project, "expectations")
+    make(project, "repro")
+    steps = {"default": promote_step(project)}
+    # The user lowers the setting the refusal names, then trains a second candidate.
+    set_param(project, r"^  min_class_rows: 5$", "  min_class_rows: 1")
+    make(project, "repro")
+    steps["lowered"] = promote_step(project)
+    set_param(project, r"^    C: 1\.0$", "    C: 100.0")
+    make(project, "repro")
+    steps["second"] = promote_step(project)
+    return steps
+
+
+def test_a_single_positive_test_row_is_not_enough_to_promote_the_first_model(rare_class):
+    # bug-04: the model never predicts class 1, its roc_auc 0.89 rests on one positive row
+    step = rare_class["default"]
+    assert step["returncode"] == 0, step["stderr"]
+    refusal = (
+        "promote: version 1 not promoted: the test split holds 1 row of class 1 "
+        "(< evaluate.min_class_rows 5): too few examples to judge roc_auc; add data or lower "
+        "the setting"
+    )
+    assert refusal in step["stdout"]
+    record = strict_json(step["record_text"])
+    assert record["decision"] == "not promoted"
+    assert record["test_rows_per_class"] == {"0": 47, "1": 1}
+    assert step["aliases"] == {}  # no champion on that evidence
+    assert "(47 of class 0, 1 of class 1; evaluate.min_class_rows 5)" in step["card"]
+
+
+def test_lowered_min_class_rows_promotes_the_first_model_on_the_floor(rare_class):
+    step = rare_class["lowered"]
+    assert step["record"]["reason"].startswith("first model: roc_auc 0.8936")
+    assert step["aliases"] == {"champion": "1"}
+
+
+def test_rare_class_bootstrap_interval_is_finite_and_counts_its_resamples(rare_class):
+    # bug-12: resamples missing the positive row made the interval [nan, nan]
+    step = rare_class["second"]
+    assert step["returncode"] == 0, step["stderr"]
+    record = strict_json(step["record_text"])
+    assert all(math.isfinite(bound) for bound in record["interval"])
+    assert (record["resamples_requested"], record["resamples_scored"]) == (1000, 1000)
+    assert "UndefinedMetricWarning" not in step["stderr"]
+    assert "nan" not in record["reason"].lower()
+    assert "1000 of 1000 resamples scored, stratified by class" in step["card"]
+    assert step["aliases"]["champion"] in {"1", "2"}

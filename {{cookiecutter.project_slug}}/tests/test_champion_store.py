@@ -33,7 +33,9 @@ from {{ cookiecutter.package_name }}.promote import (
     registry_client,
     restore,
 )
-from {{ cookiecutter.package_name }}.stages import featurize, train
+from {{ cookiecutter.package_name }}.schema import Schema
+
+from .helpers import fit_pipeline, schema_of
 
 
 class FakeGh:
@@ -71,13 +73,16 @@ class FakeGh:
 
 
 @pytest.fixture
+def schema(mixed_frame, params) -> Schema:
+    """The column types ingest records (data/interim/schema.json): re-logged models get
+    their MLflow signature from it."""
+    return schema_of(mixed_frame, params)
+
+
+@pytest.fixture
 def champion(in_tmp_project, mixed_frame, params):
     """A trained Pipeline with its promotion files, as `make promote` leaves them."""
-    preprocessor, transformed = featurize.fit_features(
-        mixed_frame, params.data.target, params.featurize
-    )
-    x, y = split_target(transformed, params.data.target)
-    model = train.assemble(preprocessor, train.train_model(x, y, params.problem_type, params.train))
+    model = fit_pipeline(mixed_frame, params)
     out = in_tmp_project / "release-files"
     out.mkdir()
     import joblib
@@ -140,7 +145,7 @@ def test_push_of_a_model_that_was_not_promoted_creates_nothing(champion, tmp_pat
 
 
 def test_pull_registers_the_latest_release_as_champion_in_an_empty_registry(
-    champion, tmp_path, params, mixed_frame
+    champion, tmp_path, params, mixed_frame, schema
 ):
     model, files = champion
     gh = FakeGh(tmp_path / "gh")
@@ -148,7 +153,7 @@ def test_pull_registers_the_latest_release_as_champion_in_an_empty_registry(
     publish(releases, files)
     client = registry_client()  # the fixture's fresh sqlite store, like a new CI runner
 
-    message = pull(releases, client, params, mixed_frame)
+    message = pull(releases, client, params, mixed_frame, schema=schema)
 
     assert message == [f"restored release model-v1 as '{CHAMPION}' (version 1)"]
     name = params.mlflow.registered_model
@@ -159,51 +164,52 @@ def test_pull_registers_the_latest_release_as_champion_in_an_empty_registry(
     np.testing.assert_array_equal(restored, model.predict(features))
 
 
-def test_pull_again_reuses_the_registered_version(champion, tmp_path, params, mixed_frame):
+def test_pull_again_reuses_the_registered_version(champion, tmp_path, params, mixed_frame, schema):
     _, files = champion
     releases = Releases(FakeGh(tmp_path / "gh"))
     publish(releases, files)
     client = registry_client()
-    pull(releases, client, params, mixed_frame)
+    pull(releases, client, params, mixed_frame, schema=schema)
     gh = FakeGh(tmp_path / "gh")
-    message = pull(Releases(gh), client, params, mixed_frame)
+    message = pull(Releases(gh), client, params, mixed_frame, schema=schema)
     assert message == [f"release model-v1 is already '{CHAMPION}' (version 1)"]
     assert not [call for call in gh.calls if call[1] == "download"]
 
 
 def test_pull_of_a_newer_release_keeps_the_old_champion_as_previous(
-    champion, tmp_path, params, mixed_frame
+    champion, tmp_path, params, mixed_frame, schema
 ):
     _, files = champion
     releases = Releases(FakeGh(tmp_path / "gh"))
     publish(releases, files)
     client = registry_client()
-    pull(releases, client, params, mixed_frame)
+    pull(releases, client, params, mixed_frame, schema=schema)
     publish(releases, files)
-    [message] = pull(releases, client, params, mixed_frame)
+    [message] = pull(releases, client, params, mixed_frame, schema=schema)
     assert message.startswith("restored release model-v2")
     assert aliases(client, params.mlflow.registered_model) == {CHAMPION: "2", PREVIOUS: "1"}
 
 
-def test_pull_without_any_release_leaves_the_registry_alone(tmp_path, params, mixed_frame):
+def test_pull_without_any_release_leaves_the_registry_alone(tmp_path, params, mixed_frame, schema):
     gh = FakeGh(tmp_path / "gh")
-    message = pull(Releases(gh), None, params, mixed_frame)  # None: the registry is not touched
+    # None: the registry is not touched
+    message = pull(Releases(gh), None, params, mixed_frame, schema=schema)
     assert message[0].startswith("no champion release (model-v<N>) yet")
     assert gh.calls == [["release", "list", "--json", "tagName", "--limit", "1000"]]
 
 
-def test_gh_failures_name_the_call_and_the_cause(tmp_path, params, mixed_frame):
+def test_gh_failures_name_the_call_and_the_cause(tmp_path, params, mixed_frame, schema):
     gh = FakeGh(tmp_path / "gh", fail="HTTP 401: Bad credentials (https://api.github.com)")
     with pytest.raises(PipelineError, match=r"gh release list failed: HTTP 401: Bad credentials"):
-        pull(Releases(gh), None, params, mixed_frame)
+        pull(Releases(gh), None, params, mixed_frame, schema=schema)
 
 
-def test_missing_gh_says_what_to_install(tmp_path, params, mixed_frame):
+def test_missing_gh_says_what_to_install(tmp_path, params, mixed_frame, schema):
     def absent(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
         raise FileNotFoundError("gh")
 
     with pytest.raises(PipelineError, match=r"the GitHub CLI `gh` is not installed"):
-        pull(Releases(absent), None, params, mixed_frame)
+        pull(Releases(absent), None, params, mixed_frame, schema=schema)
 
 
 # --- rollback without a server: previous-champion restored, then a durable rollback release
@@ -230,13 +236,13 @@ def two_releases(champion, tmp_path, params, mixed_frame):
 
 
 def test_pull_restores_the_release_before_the_latest_as_previous_champion(
-    champion, tmp_path, params, mixed_frame
+    champion, tmp_path, params, mixed_frame, schema
 ):
     # Given two releases and a fresh registry (a new CI runner)
     first, _, root, features = two_releases(champion, tmp_path, params, mixed_frame)
     client = registry_client()
     # When the champion is pulled
-    [message] = pull(Releases(FakeGh(root)), client, params, mixed_frame)
+    [message] = pull(Releases(FakeGh(root)), client, params, mixed_frame, schema=schema)
     # Then model-v2 is `champion` and model-v1, registered first, is `previous-champion`
     assert message == (
         f"restored release model-v2 as '{CHAMPION}' (version 2), "
@@ -250,31 +256,31 @@ def test_pull_restores_the_release_before_the_latest_as_previous_champion(
 
 
 def test_pull_of_a_requested_release_registers_it_and_names_its_version(
-    champion, tmp_path, params, mixed_frame
+    champion, tmp_path, params, mixed_frame, schema
 ):
     _, _, root, _ = two_releases(champion, tmp_path, params, mixed_frame)
     (root / "model-v3").mkdir()
     for asset in (root / "model-v1").iterdir():
         shutil.copy(asset, root / "model-v3")
     client = registry_client()
-    lines = pull(Releases(FakeGh(root)), client, params, mixed_frame, release=1)
+    lines = pull(Releases(FakeGh(root)), client, params, mixed_frame, schema=schema, release=1)
     # model-v2 (previous) and model-v3 (champion) first, then the requested model-v1
     assert lines[-1] == "release model-v1 is version 3"
     assert client.get_model_version(params.mlflow.registered_model, "3").tags[RELEASE_TAG] == (
         "model-v1"
     )
     with pytest.raises(PipelineError, match="there is no release model-v9 to restore"):
-        pull(Releases(FakeGh(root)), client, params, mixed_frame, release=9)
+        pull(Releases(FakeGh(root)), client, params, mixed_frame, schema=schema, release=9)
 
 
 def test_rollback_publishes_the_restored_model_as_the_next_release(
-    champion, tmp_path, params, mixed_frame, monkeypatch
+    champion, tmp_path, params, mixed_frame, schema, monkeypatch
 ):
     # Given the champion pulled from two releases and moved back, as `make rollback` does
     first, _, root, features = two_releases(champion, tmp_path, params, mixed_frame)
     client = registry_client()
     gh = FakeGh(root)
-    pull(Releases(gh), client, params, mixed_frame)
+    pull(Releases(gh), client, params, mixed_frame, schema=schema)
     name = params.mlflow.registered_model
     restore(client, name)
     # When the rollback is published
@@ -304,7 +310,7 @@ def test_rollback_publishes_the_restored_model_as_the_next_release(
     # And the next runner's pull restores the rolled-back model, the bad one as previous
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'next-runner.db'}")
     fresh = registry_client()
-    [message] = pull(Releases(FakeGh(root)), fresh, params, mixed_frame)
+    [message] = pull(Releases(FakeGh(root)), fresh, params, mixed_frame, schema=schema)
     assert message == (
         f"restored release model-v3 as '{CHAMPION}' (version 2), "
         f"release model-v2 as '{PREVIOUS}' (version 1)"
@@ -314,13 +320,13 @@ def test_rollback_publishes_the_restored_model_as_the_next_release(
 
 
 def test_rollback_publishes_nothing_unless_the_champion_moved_back_to_a_release(
-    champion, tmp_path, params, mixed_frame
+    champion, tmp_path, params, mixed_frame, schema
 ):
     _, _, root, _ = two_releases(champion, tmp_path, params, mixed_frame)
     client = registry_client()
     name = params.mlflow.registered_model
     gh = FakeGh(root)
-    pull(Releases(gh), client, params, mixed_frame)
+    pull(Releases(gh), client, params, mixed_frame, schema=schema)
     # `champion` is still the latest release: nothing was rolled back
     with pytest.raises(PipelineError, match="still release model-v2, the latest: nothing was"):
         rollback(Releases(gh), client, name, triggered_by="x", workdir=tmp_path / "w")

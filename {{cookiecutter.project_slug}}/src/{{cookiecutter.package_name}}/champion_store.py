@@ -43,6 +43,7 @@ from .promote import (
     relog,
     trigger,
 )
+from .schema import Schema, SchemaError, load_schema, read_frame
 
 TAG = re.compile(r"^model-v(\d+)$")
 RELEASE_TAG = "champion_store.release"  # model version tag: the release it came from
@@ -117,10 +118,12 @@ def register(
     test: pd.DataFrame,
     tag: str,
     *,
+    schema: Schema,
     load_model: Callable[[Path], Any] | None = None,
 ) -> str:
     """The registry version holding release `tag`'s model: reused when a version already
-    came from it (tag RELEASE_TAG), otherwise downloaded, re-logged and registered."""
+    came from it (tag RELEASE_TAG), otherwise downloaded, re-logged (its signature from the
+    ingest `schema`, its input example from `test`) and registered."""
     name = params.mlflow.registered_model
     for found in client.search_model_versions(f"name = '{name}'"):
         if client.get_model_version(name, found.version).tags.get(RELEASE_TAG) == tag:
@@ -136,7 +139,7 @@ def register(
         )
         model = (load_model or _joblib_load)(model_file)
     example = split_target(test.head(5), params.data.target)[0]
-    run_info = relog(model, example, params, dict(record.get("data") or {}))
+    run_info = relog(model, example, params, dict(record.get("data") or {}), schema)
     created = client.create_model_version(name, run_info["model_uri"], run_id=run_info["run_id"])
     version = str(created.version)
     client.set_model_version_tag(name, version, RELEASE_TAG, tag)
@@ -151,12 +154,15 @@ def pull(
     params: Params,
     test: pd.DataFrame,
     *,
+    schema: Schema,
     release: int | None = None,
     load_model: Callable[[Path], Any] | None = None,
 ) -> list[str]:
     """Make the latest `model-v<N>` release the registry's `champion` and release N-1 its
-    `previous-champion`; with `release`, register that release too. Returns what happened,
-    one line each (the requested release's line ends with "is version <registry version>")."""
+    `previous-champion`; with `release`, register that release too. `test` (held-out rows
+    read with the ingest `schema`) gives the re-logged models their input example. Returns
+    what happened, one line each (the requested release's line ends with "is version
+    <registry version>")."""
     from mlflow.exceptions import MlflowException
 
     tags = releases.tags()
@@ -177,8 +183,12 @@ def pull(
         current = alias_version(client, name, CHAMPION)
         previous = None
         if previous_tag is not None:
-            previous = register(releases, client, params, test, previous_tag, load_model=load_model)
-        version = register(releases, client, params, test, tag, load_model=load_model)
+            previous = register(
+                releases, client, params, test, previous_tag, schema=schema, load_model=load_model
+            )
+        version = register(
+            releases, client, params, test, tag, schema=schema, load_model=load_model
+        )
         if current == version:
             lines = [f"release {tag} is already '{CHAMPION}' (version {version})"]
         else:
@@ -192,7 +202,7 @@ def pull(
             wanted = release_tag(release)
             known = {tag: version, previous_tag: previous}
             number_of = known.get(wanted) or register(
-                releases, client, params, test, wanted, load_model=load_model
+                releases, client, params, test, wanted, schema=schema, load_model=load_model
             )
             lines.append(f"release {wanted} is version {number_of}")
     except MlflowException as exc:
@@ -309,6 +319,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     pull_parser = commands.add_parser("pull", help="latest release -> registry 'champion'")
     pull_parser.add_argument("--test", type=Path, required=True, help="held-out rows")
     pull_parser.add_argument(
+        "--schema", type=Path, required=True, help="column types (ingest's schema file)"
+    )
+    pull_parser.add_argument(
         "--release", type=int, default=None, help="also register release model-v<N>"
     )
     push_parser = commands.add_parser("push", help="promoted candidate -> new release")
@@ -324,8 +337,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "pull":
         if not args.test.exists():
             raise PipelineError(f"{args.test} not found: run 'make repro' first")
+        try:
+            schema = load_schema(args.schema)
+            test = read_frame(args.test, schema)
+        except SchemaError as exc:
+            raise PipelineError(str(exc)) from None
         lines = pull(
-            releases, registry_client(), load_params(), pd.read_csv(args.test), release=args.release
+            releases, registry_client(), load_params(), test, schema=schema, release=args.release
         )
         for line in lines:
             print(f"champion-store: {line}")

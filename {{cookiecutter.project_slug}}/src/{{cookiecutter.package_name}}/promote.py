@@ -4,9 +4,11 @@ The candidate (models/run.json) is registered as a new model version, then score
 current champion on the same held-out rows. The gate (params.yaml `promote:`) is a paired
 bootstrap interval on the difference of the chosen metric: the candidate is promoted when the
 interval's lower bound lies above `min_improvement`, or, for the first model ever, when it
-reaches `floor`. "Not promoted" is a normal outcome (exit 0); an unreachable registry or a
-concurrent promotion fails loudly and never leaves `champion` half-moved: the previous
-champion keeps the alias `previous-champion`, so rollback is one alias move.
+reaches `floor`. No model is promoted on a test split holding fewer than
+`evaluate.min_class_rows` rows of some class: the metric would rest on a handful of examples.
+"Not promoted" is a normal outcome (exit 0); an unreachable registry or a concurrent
+promotion fails loudly and never leaves `champion` half-moved: the previous champion keeps
+the alias `previous-champion`, so rollback is one alias move.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
-from . import tracking
+from . import metrics, tracking
 from .cli import PipelineError, run
 from .config import Params, PromoteParams, load_params
 from .data import file_md5, split_target
+from .schema import Schema, SchemaError, load_schema, read_frame
 
 CHAMPION = "champion"
 PREVIOUS = "previous-champion"
@@ -42,43 +44,29 @@ Scorer = Callable[[np.ndarray, np.ndarray], float]
 # --- the gate: pure functions --------------------------------------------------------------
 
 
-def scorer(metric: str, classes: Sequence[Any] = ()) -> Scorer:
-    """metric(actual, output): output is class scores for roc_auc, predictions otherwise."""
-    classes = list(classes)
-    binary = len(classes) == 2
-    averaged = {"average": "binary", "pos_label": classes[1]} if binary else {"average": "macro"}
-    table: dict[str, Scorer] = {
-        "accuracy": skm.accuracy_score,
-        "precision": lambda y, p: skm.precision_score(y, p, zero_division=0, **averaged),
-        "recall": lambda y, p: skm.recall_score(y, p, zero_division=0, **averaged),
-        "f1": lambda y, p: skm.f1_score(y, p, zero_division=0, **averaged),
-        "roc_auc": (
-            (lambda y, s: skm.roc_auc_score(y, s[:, 1]))
-            if binary
-            else (lambda y, s: skm.roc_auc_score(y, s, multi_class="ovr", labels=classes))
-        ),
-        "rmse": lambda y, p: float(np.sqrt(skm.mean_squared_error(y, p))),
-        "mae": skm.mean_absolute_error,
-        "r2": skm.r2_score,
-    }
-    return table[metric]
-
-
-def model_output(model: Any, features: pd.DataFrame, metric: str) -> np.ndarray:
-    return model.predict_proba(features) if metric == "roc_auc" else model.predict(features)
-
-
 @dataclass(frozen=True)
 class Comparison:
     """Candidate and champion scored on the same rows; `difference` is signed so that a
-    positive value always means "the candidate is better" (rmse/mae are flipped)."""
+    positive value always means "the candidate is better" (rmse/mae are flipped). `scored`
+    of the `requested` bootstrap resamples had a defined metric and make the interval."""
 
     candidate: float
     champion: float
     difference: float
     low: float
     high: float
-    resamples: int
+    scored: int
+    requested: int
+
+
+def rounded(value: float) -> float:
+    """6 digits, and no negative zero ("[-0.0000, ...]" reads as a loss)."""
+    return round(float(value), 6) + 0.0
+
+
+def resample(rng: np.random.Generator, groups: Sequence[np.ndarray]) -> np.ndarray:
+    """Row indices drawn with replacement within each group, as many as the group holds."""
+    return np.concatenate([group[rng.integers(0, len(group), len(group))] for group in groups])
 
 
 def paired_bootstrap(
@@ -91,21 +79,41 @@ def paired_bootstrap(
     resamples: int,
     confidence: float,
     seed: int,
+    stratify: bool = False,
 ) -> Comparison:
-    """Resample test rows (the same rows for both models) and take the percentile interval
-    of the metric difference. Resamples where the metric is undefined are skipped."""
+    """Percentile interval of the metric difference (candidate - champion) over bootstrap
+    resamples of the test rows: the paired, stratified bootstrap of Efron & Tibshirani,
+    An Introduction to the Bootstrap (Chapman & Hall, 1993): percentile intervals (ch. 13);
+    data made of several samples, each resampled on its own (ch. 8).
+
+    Paired: each resample takes the same rows for both models, so the noise of the rows
+    they share cancels in the difference. Stratified (`stratify`, classification): rows are
+    drawn within each class, as many as the class holds, so every resample keeps every class
+    in its original numbers and a metric such as roc_auc stays defined even with one row of a
+    rare class. A resample whose metric is still undefined (NaN, whatever scikit-learn does
+    there) is skipped and counted; when fewer than half of the resamples can be scored the
+    test split is too small for this metric and no interval is given (PipelineError)."""
     sign = 1.0 if higher_is_better else -1.0
     cand_value, champ_value = score(actual, candidate), score(actual, champion)
+    if not (np.isfinite(cand_value) and np.isfinite(champ_value)):
+        raise PipelineError(
+            f"the metric is undefined on the test split (candidate {cand_value}, champion "
+            f"{champ_value}): the test split is too small for this metric"
+        )
+    groups = (
+        [np.flatnonzero(actual == label) for label in pd.unique(actual)]
+        if stratify
+        else [np.arange(len(actual))]
+    )
     rng = np.random.default_rng(seed)
     differences = []
     for _ in range(resamples):
-        rows = rng.integers(0, len(actual), len(actual))
-        try:
-            differences.append(
-                sign * (score(actual[rows], candidate[rows]) - score(actual[rows], champion[rows]))
-            )
-        except ValueError:  # e.g. roc_auc on a resample holding one class only
-            continue
+        rows = resample(rng, groups)
+        difference = sign * (
+            score(actual[rows], candidate[rows]) - score(actual[rows], champion[rows])
+        )
+        if np.isfinite(difference):  # undefined on this resample: skipped, and counted
+            differences.append(difference)
     if len(differences) < resamples // 2:
         raise PipelineError(
             f"only {len(differences)} of {resamples} bootstrap resamples could be scored: "
@@ -114,12 +122,34 @@ def paired_bootstrap(
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(differences, [tail, 100 - tail])
     return Comparison(
-        candidate=round(float(cand_value), 6),
-        champion=round(float(champ_value), 6),
-        difference=round(sign * float(cand_value - champ_value), 6),
-        low=round(float(low), 6),
-        high=round(float(high), 6),
-        resamples=len(differences),
+        candidate=rounded(cand_value),
+        champion=rounded(champ_value),
+        difference=rounded(sign * (cand_value - champ_value)),
+        low=rounded(low),
+        high=rounded(high),
+        scored=len(differences),
+        requested=resamples,
+    )
+
+
+def rows_per_class(actual: np.ndarray, classes: Sequence[Any]) -> dict[str, int]:
+    """Test rows of each class, in `classes` order (0 for a class the split lacks)."""
+    return {str(label): int(np.sum(actual == label)) for label in classes}
+
+
+def scarce_classes(
+    actual: np.ndarray, classes: Sequence[Any], min_rows: int, metric: str
+) -> str | None:
+    """Why the test split cannot judge `metric` (a class with fewer than `min_rows` rows:
+    evaluate.min_class_rows), or None when every class has enough rows."""
+    counts = [(label, int(np.sum(actual == label))) for label in classes]
+    few = [(label, n) for label, n in counts if n < min_rows]
+    if not few:
+        return None
+    held = ", ".join(f"{n} row{'' if n == 1 else 's'} of class {label!r}" for label, n in few)
+    return (
+        f"the test split holds {held} (< evaluate.min_class_rows {min_rows}): too few "
+        f"examples to judge {metric}; add data or lower the setting"
     )
 
 
@@ -195,10 +225,15 @@ class Record:
     candidate_version: str
     champion_version: str | None
     metric: str
-    candidate_metric: float
+    candidate_metric: float | None  # None: undefined on the test split
     champion_metric: float | None
     difference: float | None
     interval: list[float] | None
+    resamples_requested: int | None  # the paired bootstrap, when there was a comparison
+    resamples_scored: int | None  # resamples where the metric was defined (the interval's)
+    test_rows: int
+    test_rows_per_class: dict[str, int] | None  # classification: what the metrics rest on
+    min_class_rows: int | None  # evaluate.min_class_rows, below which no model is promoted
     gate: dict[str, Any]
     trigger: str
     commit: str
@@ -211,8 +246,23 @@ class Record:
     )
 
 
+def number(value: float | None, spec: str = ".4f") -> str:
+    return "n/a" if value is None or not np.isfinite(value) else format(value, spec)
+
+
+def evidence_line(record: Record) -> str:
+    """What the numbers rest on: the test rows (per class for classification)."""
+    line = f"Evidence: {record.test_rows} held-out test rows"
+    if record.test_rows_per_class is not None:
+        per_class = ", ".join(
+            f"{n} of class {label}" for label, n in record.test_rows_per_class.items()
+        )
+        line += f" ({per_class}; evaluate.min_class_rows {record.min_class_rows})"
+    return line + "."
+
+
 def model_card(record: Record, metrics: dict[str, float]) -> str:
-    """A Markdown model card with the decision and the lineage of the candidate."""
+    """A Markdown model card with the decision, its evidence and the candidate's lineage."""
     champion = f"version {record.champion_version}" if record.champion_version else "none yet"
     lines = [
         f"# Model card: {record.registered_model} version {record.candidate_version}",
@@ -222,18 +272,21 @@ def model_card(record: Record, metrics: dict[str, float]) -> str:
         f"| {record.metric} | candidate (version {record.candidate_version}) | "
         f"champion ({champion}) |",
         "|---|---|---|",
-        f"| held-out test split | {record.candidate_metric:.4f} | "
-        + ("n/a" if record.champion_metric is None else f"{record.champion_metric:.4f}")
-        + " |",
+        f"| held-out test split | {number(record.candidate_metric)} | "
+        f"{number(record.champion_metric)} |",
+        "",
+        evidence_line(record),
         "",
     ]
     if record.interval is not None:
         gate = record.gate
+        stratified = ", stratified by class" if record.test_rows_per_class is not None else ""
         lines += [
             f"Improvement {record.difference:+.4f}, {gate['confidence']:.0%} paired bootstrap "
             f"interval [{record.interval[0]:+.4f}, {record.interval[1]:+.4f}] "
-            f"({gate['resamples']} resamples, seed {gate['seed']}); the gate needs the lower "
-            f"bound above {gate['min_improvement']:+.4f}.",
+            f"({record.resamples_scored} of {record.resamples_requested} resamples scored"
+            f"{stratified}, seed {gate['seed']}); the gate needs the lower bound above "
+            f"{gate['min_improvement']:+.4f}.",
             "",
         ]
     lines += [
@@ -250,7 +303,7 @@ def model_card(record: Record, metrics: dict[str, float]) -> str:
         "",
         "| metric | value |",
         "|---|---|",
-        *(f"| {name} | {value:.4f} |" for name, value in metrics.items()),
+        *(f"| {name} | {number(value)} |" for name, value in metrics.items()),
         "",
     ]
     return "\n".join(lines)
@@ -305,10 +358,13 @@ def register_candidate(client: Any, name: str, run_info: dict[str, Any], params:
     return None
 
 
-def relog(model: Any, example: pd.DataFrame, params: Params, data: dict[str, str]) -> dict:
+def relog(
+    model: Any, example: pd.DataFrame, params: Params, data: dict[str, str], schema: Schema
+) -> dict:
+    """Log `model` to this MLflow store again, its signature from the ingest schema."""
     from .stages import train
 
-    return train.log_to_mlflow(model, example, params, data)
+    return train.log_to_mlflow(model, example, params, data, schema)
 
 
 def move_champion(client: Any, name: str, version: str, expected: str | None) -> None:
@@ -337,18 +393,25 @@ def load_version(name: str, version: str) -> Any:
     return mlflow.sklearn.load_model(f"models:/{name}/{version}")
 
 
+def plain(label: Any) -> Any:
+    """A class label as a Python value (numpy's 1 prints as np.int64(1))."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def promote(
     params: Params,
     run_info: dict[str, Any],
     test: pd.DataFrame,
     *,
+    schema: Schema,
     client: Any,
     load: Callable[[str, str], Any] = load_version,
     candidate_model: Callable[[], Any] | None = None,
     data: dict[str, str] | None = None,
 ) -> tuple[Record, dict[str, float]]:
-    """Register, compare, and move the alias when the gate says so. Returns the audit record
-    and the candidate's metrics."""
+    """Register, compare, and move the alias when the gate says so. `test`: the held-out
+    rows read with the ingest `schema` (schema.read_frame), whose positive label the binary
+    metrics use. Returns the audit record and the candidate's metrics."""
     from mlflow.exceptions import MlflowException
 
     gate = params.promote
@@ -357,6 +420,7 @@ def promote(
     name = params.mlflow.registered_model
     where = public_uri(tracking.tracking_uri())
     data = dict(data or {})
+    classification = params.problem_type == "classification"
     try:
         ensure_registered(client, name)
         champion_version = alias_version(client, name, CHAMPION)
@@ -365,34 +429,55 @@ def promote(
             if candidate_model is None:
                 raise PipelineError(f"model {run_info['model_uri']} is not in {where}")
             example = split_target(test.head(5), params.data.target)[0]
-            run_info = relog(candidate_model(), example, params, data)
+            run_info = relog(candidate_model(), example, params, data, schema)
             version = client.create_model_version(
                 name, run_info["model_uri"], run_id=run_info["run_id"]
             )
         candidate_version = str(version.version)
-        features, actual = split_target(test, params.data.target)
+        features, labels = split_target(test, params.data.target)
+        actual = labels.to_numpy()
         candidate = load(name, candidate_version)
-        classes = list(getattr(candidate, "classes_", []))
-        score = scorer(gate.metric, classes)
-        cand_out = model_output(candidate, features, gate.metric)
-        metrics = candidate_metrics(params, candidate, features, actual.to_numpy(), classes)
+        classes = [plain(label) for label in getattr(candidate, "classes_", [])]
+        positive = schema.target.positive_label if len(classes) == 2 else None
+        score = metrics.scorer(gate.metric, classes, positive)
+        cand_out = metrics.model_output(candidate, features, gate.metric)
+        cand_value = score(actual, cand_out)
+        values = candidate_metrics(params, candidate, features, actual, classes, positive)
+        known = [plain(c) for c in schema.target.classes] or classes
+        scarce = (
+            scarce_classes(actual, known, params.evaluate.min_class_rows, gate.metric)
+            if classification
+            else None
+        )
+        unchanged = (
+            "" if champion_version is None else f"; '{CHAMPION}' stays version {champion_version}"
+        )
         comparison = None
         if champion_version == candidate_version:
             decision = Decision(False, f"version {candidate_version} is already '{CHAMPION}'")
+        elif scarce is not None:
+            decision = Decision(False, scarce + unchanged)
+        elif not np.isfinite(cand_value):
+            decision = Decision(
+                False,
+                f"{gate.metric} is undefined on the test split ({len(actual)} rows): nothing "
+                "to judge the candidate on; add data" + unchanged,
+            )
         else:
             if champion_version is not None:
-                champ_out = model_output(load(name, champion_version), features, gate.metric)
+                champion_model = load(name, champion_version)
                 comparison = paired_bootstrap(
-                    actual.to_numpy(),
+                    actual,
                     cand_out,
-                    champ_out,
+                    metrics.model_output(champion_model, features, gate.metric),
                     score,
                     higher_is_better=gate.higher_is_better,
                     resamples=gate.resamples,
                     confidence=gate.confidence,
                     seed=gate.seed,
+                    stratify=classification,
                 )
-            decision = decide(gate, float(score(actual.to_numpy(), cand_out)), comparison)
+            decision = decide(gate, cand_value, comparison)
         record = Record(
             decision="promoted" if decision.promoted else "not promoted",
             reason=decision.reason,
@@ -400,10 +485,15 @@ def promote(
             candidate_version=candidate_version,
             champion_version=champion_version,
             metric=gate.metric,
-            candidate_metric=round(float(score(actual.to_numpy(), cand_out)), 6),
+            candidate_metric=rounded(cand_value) if np.isfinite(cand_value) else None,
             champion_metric=None if comparison is None else comparison.champion,
             difference=None if comparison is None else comparison.difference,
             interval=None if comparison is None else [comparison.low, comparison.high],
+            resamples_requested=None if comparison is None else comparison.requested,
+            resamples_scored=None if comparison is None else comparison.scored,
+            test_rows=len(actual),
+            test_rows_per_class=rows_per_class(actual, known) if classification else None,
+            min_class_rows=params.evaluate.min_class_rows if classification else None,
             gate=gate.model_dump(),
             trigger=trigger(),
             commit=tracking.git_commit(),
@@ -432,21 +522,21 @@ def promote(
         raise PipelineError(
             f"MLflow registry at {where} is unreachable ({exc}); '{CHAMPION}' was not moved"
         ) from None
-    return record, metrics
+    return record, values
 
 
 def candidate_metrics(
-    params: Params, model: Any, features: pd.DataFrame, actual: np.ndarray, classes: list
+    params: Params,
+    model: Any,
+    features: pd.DataFrame,
+    actual: np.ndarray,
+    classes: list,
+    positive_label: Any = None,
 ) -> dict[str, float]:
-    from .config import METRICS_BY_PROBLEM
-
-    values = {}
+    """Every metric of the problem type (metrics.compute; NaN where undefined)."""
     predicted = model.predict(features)
     scores = model.predict_proba(features) if params.problem_type == "classification" else None
-    for metric in sorted(METRICS_BY_PROBLEM[params.problem_type]):
-        output = scores if metric == "roc_auc" else predicted
-        values[metric] = round(float(scorer(metric, classes)(actual, output)), 6)
-    return values
+    return metrics.compute(params.problem_type, actual, predicted, scores, classes, positive_label)
 
 
 def restore(client: Any, name: str, version: str | None = None) -> tuple[str, str]:
@@ -472,6 +562,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run-info", type=Path, required=True)
     parser.add_argument("--test", type=Path, required=True, help="held-out rows")
+    parser.add_argument("--schema", type=Path, required=True, help="column types (ingest)")
     parser.add_argument("--train", type=Path, help="training rows (recorded as data lineage)")
     parser.add_argument("--model", type=Path, help="the candidate, when its run is elsewhere")
     parser.add_argument("--record", type=Path, required=True, help="audit record (JSON)")
@@ -500,7 +591,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.run_info.exists():
         raise PipelineError(f"{args.run_info} not found: run 'make repro' first")
     run_info = json.loads(args.run_info.read_text(encoding="utf-8"))
-    data = {"test": file_md5(args.test)}
+    try:
+        schema = load_schema(args.schema)
+        test = read_frame(args.test, schema)
+    except SchemaError as exc:
+        raise PipelineError(str(exc)) from None
+    data = {"test": file_md5(args.test), "schema": file_md5(args.schema)}
     if args.train is not None:
         data["train"] = file_md5(args.train)
     data.update({k.removeprefix("data_md5."): v for k, v in run_info.items() if "md5" in k})
@@ -513,17 +609,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise PipelineError(f"{run_info['model_uri']} is not in this MLflow store")
         return joblib.load(model_path)
 
-    record, metrics = promote(
+    record, values = promote(
         params,
         run_info,
-        pd.read_csv(args.test),
+        test,
+        schema=schema,
         client=client,
         candidate_model=candidate_model,
         data=data,
     )
     for path, text in (
-        (args.record, json.dumps(asdict(record), indent=2) + "\n"),
-        (args.card, model_card(record, metrics)),
+        # strict JSON: an undefined number is null, never a bare NaN token
+        (args.record, json.dumps(asdict(record), indent=2, allow_nan=False) + "\n"),
+        (args.card, model_card(record, values)),
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
