@@ -171,7 +171,7 @@ def test_dates_are_date_parts_not_one_hot_days(tmp_path):
     assert "signup_date  datetime" in out
     make(project, "repro")
     dates = [name for name in feature_names(project) if name.startswith("signup_date")]
-    assert dates == ["signup_date_month", "signup_date_dayofweek", "signup_date_days"]
+    assert dates == ["signup_date_month", "signup_date_dayofweek"]
 
 
 # --------------------------------------------------------------------------------- serving

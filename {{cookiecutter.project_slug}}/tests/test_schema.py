@@ -98,28 +98,31 @@ def test_booleans_are_read_as_booleans_and_bad_values_are_refused():
         parse_booleans(pd.Series(["yes", "maybe"]), "is_member")
 
 
-def test_dates_become_numeric_parts_and_later_dates_extrapolate():
+def test_dates_become_numeric_parts_and_later_dates_read_like_any_other():
     dates = pd.date_range("2024-01-01", periods=60, freq="D").strftime("%Y-%m-%d")
     frame = frame_with(signup=list(dates))
     schema = infer_schema(frame, "target", "classification")
-    assert schema.columns["signup"].reference == "2024-01-01"
+    assert schema.columns["signup"].parts == ["month", "dayofweek"]
     preprocessor, features = fit_features(frame, "target", _featurize_params(), schema)
     names = [n for n in features.columns if n.startswith("signup")]
-    assert names == ["signup_month", "signup_dayofweek", "signup_days"]
-    later = frame.head(2).assign(signup=["2025-06-01", "2025-06-02"]).drop(columns=["target"])
-    out = pd.DataFrame(preprocessor.transform(later), columns=preprocessor.get_feature_names_out())
-    # A date after every training date is a larger number, never an "infrequent" category.
-    assert (out["signup_days"] > features["signup_days"].max()).all()
+    assert names == ["signup_month", "signup_dayofweek"]
+    # A date after every training date is read like any other: by its month and weekday,
+    # never as an "infrequent" category nor as an extrapolated trend.
+    saturdays = frame.head(2).drop(columns=["target"]).assign(signup=["2024-06-01", "2027-06-05"])
+    out = pd.DataFrame(
+        preprocessor.transform(saturdays), columns=preprocessor.get_feature_names_out()
+    )
+    np.testing.assert_allclose(out[names].iloc[0], out[names].iloc[1])
 
 
-DAILY = ["month", "dayofweek", "days"]
+DAILY = ["month", "dayofweek"]
 
 
 @pytest.mark.parametrize(
     ("dates", "parts"),
     [
         (pd.date_range("1970-01-01", periods=12, freq="YS"), ["year"]),
-        (pd.date_range("2020-01-01", periods=24, freq="MS"), ["month", "days"]),
+        (pd.date_range("2020-01-01", periods=24, freq="MS"), ["month"]),
         (pd.date_range("2024-01-01", periods=60, freq="D"), DAILY),
         (pd.date_range("2024-01-01", periods=60, freq="7h"), [*DAILY, "hour"]),
     ],

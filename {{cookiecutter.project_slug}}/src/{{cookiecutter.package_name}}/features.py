@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .schema import Column, parse_booleans, parse_dates, parse_numbers
 
-DATE_PARTS = ("year", "month", "dayofweek", "days", "hour")
+DATE_PARTS = ("year", "month", "dayofweek", "hour")
 
 
 class _Columns(TransformerMixin, BaseEstimator):
@@ -57,25 +57,21 @@ class BooleanColumns(_Columns):
 
 
 class DateParts(_Columns):
-    """Each date column as year, month, day of week (0 = Monday) and days elapsed since the
-    earliest training date: numbers a model can extrapolate, never one category per day.
+    """Each date column as numbers, never one category per day: the year, month, day of week
+    (0 = Monday) or hour of day (with minutes as a fraction), as the column's `parts` say.
 
-    formats / references / parts: per column, the strftime format found at ingest, the ISO
-    date "days" counts from, and which of DATE_PARTS it becomes (schema.date_parts).
+    formats / parts: per column, the strftime format found at ingest and which of DATE_PARTS
+    it becomes (schema.date_parts picks them from the training dates' resolution).
     """
 
     def __init__(
-        self,
-        formats: dict[str, str] | None = None,
-        references: dict[str, str] | None = None,
-        parts: dict[str, list[str]] | None = None,
+        self, formats: dict[str, str] | None = None, parts: dict[str, list[str]] | None = None
     ) -> None:
         self.formats = formats
-        self.references = references
         self.parts = parts
 
     def _parts(self, name: str) -> list[str]:
-        return list((self.parts or {}).get(name) or DATE_PARTS[:4])
+        return list((self.parts or {}).get(name) or ("month", "dayofweek"))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         names = [f"{c}_{part}" for c in self.columns_ for part in self._parts(c)]
@@ -87,12 +83,10 @@ class DateParts(_Columns):
         for name in self.columns_:
             column = Column("datetime", "", format=(self.formats or {}).get(name))
             dates = parse_dates(frame[name], column, name)
-            reference = pd.Timestamp((self.references or {}).get(name) or "1970-01-01")
             values = {
                 "year": dates.dt.year,
                 "month": dates.dt.month,
                 "dayofweek": dates.dt.dayofweek,
-                "days": (dates - reference) / pd.Timedelta(days=1),
                 "hour": dates.dt.hour + dates.dt.minute / 60,
             }
             parts += [values[part] for part in self._parts(name)]

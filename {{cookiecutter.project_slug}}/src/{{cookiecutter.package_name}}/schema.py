@@ -91,7 +91,6 @@ class Column:
     reason: str
     placeholders: dict[str, int] = field(default_factory=dict)  # numeric: token -> count
     format: str | None = None  # datetime: the strftime format found in the data
-    reference: str | None = None  # datetime: the earliest training date (ISO 8601)
     parts: list[str] = field(default_factory=list)  # datetime: the date parts used (date_parts)
     values: list[Any] = field(default_factory=list)  # boolean: the raw (false, true) texts
 
@@ -303,27 +302,29 @@ def decide_columns(
 
 def date_parts(dates: pd.Series) -> list[str]:
     """The numbers a date column becomes, by its resolution in the training rows: years stored
-    as dates (all 1 January) -> the year; monthly dates (all the 1st) -> month and days
-    elapsed; daily dates -> month, day of week and days elapsed (the trend; the year would
-    repeat it); plus the hour when times of day vary. Parts that cannot vary are left out."""
+    as dates (all 1 January, e.g. a car's model year) -> the year; monthly dates (all the
+    1st) -> the month; daily dates -> month and day of week; plus the hour when times of day
+    vary. Parts that cannot vary are left out.
+
+    Absolute time (days elapsed, or the year of a daily date) is not a feature: every later
+    date lies outside the training range, so a model extrapolating a trend learned on it
+    would change its answers merely because time moved on (a spurious slope is enough), and
+    a random train/test split lets it learn period-specific labelling as if it were signal."""
     if dates.empty or ((dates.dt.month == 1) & (dates.dt.day == 1)).all():
         return ["year"]
-    parts = ["month", "days"] if (dates.dt.day == 1).all() else ["month", "dayofweek", "days"]
+    parts = ["month"] if (dates.dt.day == 1).all() else ["month", "dayofweek"]
     if (dates.dt.hour != 0).any():
         parts.append("hour")
     return parts
 
 
-def with_date_references(columns: dict[str, Column], train: pd.DataFrame) -> dict[str, Column]:
-    """Datetime columns get the earliest training date: "days elapsed" counts from it."""
+def with_date_parts(columns: dict[str, Column], train: pd.DataFrame) -> dict[str, Column]:
+    """Datetime columns get the parts their training dates vary in (date_parts)."""
     done = dict(columns)
     for name, column in columns.items():
         if column.type == DATETIME:
-            parsed = parse_dates(train[name], column, name)
-            earliest = parsed.min()
-            reference = "1970-01-01" if pd.isna(earliest) else earliest.date().isoformat()
-            parts = date_parts(parsed.dropna())
-            done[name] = Column(**{**asdict(column), "reference": reference, "parts": parts})
+            parts = date_parts(parse_dates(train[name], column, name).dropna())
+            done[name] = Column(**{**asdict(column), "parts": parts})
     return done
 
 
@@ -382,9 +383,9 @@ def infer_schema(
     train: pd.DataFrame | None = None,
 ) -> Schema:
     """Every decision at once: the input columns' types from all labelled rows, the target's
-    classes, and date references from `train` (default: `frame`)."""
+    classes, and the date parts from `train` (default: `frame`)."""
     columns = decide_columns(frame, target, overrides)
-    columns = with_date_references(columns, frame if train is None else train)
+    columns = with_date_parts(columns, frame if train is None else train)
     return Schema(columns, infer_target(frame[target], problem_type, positive_label))
 
 

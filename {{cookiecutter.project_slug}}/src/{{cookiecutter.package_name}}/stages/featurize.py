@@ -34,7 +34,7 @@ def build_preprocessor(params: FeaturizeParams, schema: Schema) -> ColumnTransfo
     """One branch per column type of the schema; columns it dropped are not used.
 
     numeric: placeholders -> missing, impute (+ scale); boolean: 0/1, impute the most frequent;
-    datetime: year, month, day of week, days elapsed, impute (+ scale); categorical: impute +
+    datetime: the date parts of schema.date_parts, impute (+ scale); categorical: impute +
     one-hot, unseen categories ignored (or "infrequent" when max_categories is set).
     """
 
@@ -95,7 +95,6 @@ def build_preprocessor(params: FeaturizeParams, schema: Schema) -> ColumnTransfo
                     "parse",
                     DateParts(
                         {name: schema.columns[name].format or "" for name in dates},
-                        {name: schema.columns[name].reference or "" for name in dates},
                         {name: schema.columns[name].parts for name in dates},
                     ),
                 ),
