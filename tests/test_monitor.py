@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import make, render_project, run
+from tests.conftest import ROOT, make, render_project, run
 
 PACKAGE = "monitor_check"
 DRIFTED = {"x3": 0.2, "x7": -0.5, "x12": 1.0}  # columns and mean shifts, in standard deviations
@@ -112,7 +112,8 @@ def monitor_command(project: Path, current: str) -> list[str]:
     package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
     return [
         "python", "-m", f"{package}.monitor", "check",
-        "--reference", "data/interim/train.csv", "--reference-metrics", "reports/metrics.json",
+        "--reference", "data/interim/train.csv", "--schema", "data/interim/schema.json",
+        "--reference-metrics", "reports/metrics.json",
         "--model", "models/model.joblib", "--run-info", "models/run.json",
         "--out", "reports/monitoring", "--current", current,
     ]  # fmt: skip
@@ -172,7 +173,7 @@ def test_labelled_degraded_batch_raises_a_performance_alert(project: Path):
     [
         ("", "is empty (no header, no rows)"),
         ("mean radius,mean texture\n1.0,2.0\n", "lacks 28 column(s) the model uses"),
-        (None, "'mean radius' should be numeric but has 1 non-numeric value(s), e.g. 'big'"),
+        (None, "column 'mean radius' is numeric but got 'big'"),
     ],
     ids=["empty-file", "missing-columns", "wrong-type"],
 )
@@ -188,3 +189,51 @@ def test_bad_current_data_is_an_error_not_a_verdict(project: Path, content, mess
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert not (project / "reports/monitoring/summary.json").exists()
+
+
+# ------------------------------------------ real-data cases (issue 10): `make monitor` verdicts
+
+CASES = ROOT / "tests" / "data" / "real_data"
+MONITOR_CASES = {
+    # case: (cookiecutter args, current batch, exit status, words the verdict must hold)
+    "nc-01-monitor-nan-metric-hides-quality-drop": (
+        {"target_column": "animal"}, "current.csv", 3,
+        [
+            "accuracy fell from 0.7778 to 0.06667",
+            "roc_auc is undefined on this batch: class 'fox' has no rows",
+        ],
+    ),
+    "bug-01-bool-column-false-drift-alert": ({}, "data/interim/test.csv", 0, ["no drift in the 4"]),
+    "bug-03-all-null-column-monitor-always-errors": (
+        {}, "data/interim/test.csv", 0, ["notes: empty, not a model input"],
+    ),
+    "bug-05-date-column-one-hot-days-and-drift-alerts": (
+        {}, "current-next-year.csv", 0, ["signup_date: datetime", "no drift in the 3"],
+    ),
+    "bug-06-unseen-category-no-alert": (
+        {}, "current-10pct-new-plan.csv", 3,
+        ["10.0% of rows hold values of 'plan' the model never saw (limit 5.0%): 'enterprise' (20)"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case", sorted(MONITOR_CASES), ids=lambda c: c.split("-")[0] + c.split("-")[1]
+)
+def test_real_data_case_verdict(case: str, tmp_path: Path):
+    extra, batch, status, words = MONITOR_CASES[case]
+    project = render_project(tmp_path, dataset="csv", **extra)
+    shutil.copy(CASES / case / "dataset.csv", project / "data/raw/dataset.csv")
+    make(project, "expectations")
+    make(project, "repro")
+    if not batch.startswith("data/"):
+        shutil.copy(CASES / case / batch, project / batch)
+    result = monitor_run(project, batch)
+    assert result.returncode in (0, 3), result.stderr
+    if status is not None:
+        assert result.returncode == status, result.stdout
+    for word in words:
+        assert word in result.stdout, result.stdout
+    text = (project / "reports/monitoring/summary.json").read_text(encoding="utf-8")
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in summary.json"))

@@ -70,7 +70,7 @@ def markdown(summary: Mapping[str, Any], report: str) -> str:
     title = "Monitoring alert" if summary["alert"] else "Monitoring: no alert"
     lines = [f"### {title}", ""]
     lines += [f"- {reason}" for reason in summary.get("reasons", [])] or [
-        "- no column drifted, the prediction is stable and quality holds"
+        "- no column drifted and the prediction is stable"
     ]
     columns = summary.get("columns", {})
     lines += [
@@ -95,18 +95,43 @@ def markdown(summary: Mapping[str, Any], report: str) -> str:
             f"(threshold {float(prediction['threshold']):g}): "
             f"{'drifted' if prediction['drifted'] else 'stable'}",
         ]
+    unseen = {c: u for c, u in (summary.get("unseen_values") or {}).items() if u.get("rows")}
+    if unseen:
+        lines += ["", "Values the model never saw:"]
+        lines += [
+            f"- {column}: {u['rows']} row(s), {float(u['share']):.1%} (limit "
+            f"{float(u['limit']):.1%}): "
+            + ", ".join(f"{value!r} ({n})" for value, n in u["values"].items())
+            for column, u in unseen.items()
+        ]
+    not_compared = summary.get("not_compared") or {}
+    if not_compared:
+        skipped = "; ".join(f"{column} ({why})" for column, why in not_compared.items())
+        lines += ["", f"Not compared: {skipped}"]
     performance = summary.get("performance")
-    if performance and "metric" in performance:
+    if performance and "skipped" in performance:
+        lines += ["", f"Quality not compared: {performance['skipped']}"]
+    elif performance and performance.get("judged_on", [performance.get("metric")]):
+        metrics = performance.get("metrics") or {}
+        judged = performance.get("judged_on") or [performance["metric"]]
+        shown = []
+        for name in judged:
+            metric = metrics.get(name) or performance
+            if metric.get("current") is None or metric.get("reference") is None:
+                continue
+            shown.append(
+                f"{name} {float(metric['current']):.4g} vs reference "
+                f"{float(metric['reference']):.4g} ({float(metric['relative_drop']):+.1%} worse)"
+            )
         lines += [
             "",
-            f"Quality on {performance['rows']} labelled rows: {performance['metric']} "
-            f"{float(performance['current']):.4g} vs reference "
-            f"{float(performance['reference']):.4g} "
-            f"({float(performance['relative_drop']):+.1%} worse, limit "
-            f"{float(performance['max_drop']):.0%})",
+            f"Quality on {performance['rows']} labelled rows (limit "
+            f"{float(performance['max_drop']):.0%} worse): " + "; ".join(shown),
         ]
-    elif performance and "skipped" in performance:
-        lines += ["", f"Quality not compared: {performance['skipped']}"]
+    elif performance:
+        lines += ["", "Quality not judged: no metric is defined on this batch and in the reference"]
+    for note in summary.get("notes") or []:
+        lines.append(f"- note: {note}")
     sampling = summary.get("sampling")
     if sampling:
         lines += [

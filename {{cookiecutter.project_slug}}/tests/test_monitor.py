@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }} import monitor
 from {{ cookiecutter.package_name }}.cli import PipelineError
 from {{ cookiecutter.package_name }}.stages import evaluate
 
-from .helpers import fit_pipeline
+from .helpers import fit_pipeline, schema_of
 
 
 def normal_frame(rows: int, seed: int, shift: dict[str, float] | None = None) -> pd.DataFrame:
@@ -37,10 +37,10 @@ def test_a_folder_and_a_glob_read_every_batch_in_order(tmp_path: Path):
     (folder / "notes.txt").write_text("not data", encoding="utf-8")
     # When the source is the folder or a glob, then every data file is read, in name order
     frame, paths, rows = monitor.read_current("batches", base=tmp_path)
-    assert frame["a"].tolist() == [1, 2, 3] and rows == 3
+    assert frame["a"].astype(int).tolist() == [1, 2, 3] and rows == 3
     assert [p.name for p in paths] == ["2026-01-01.csv", "2026-01-02.parquet"]
     frame, _, _ = monitor.read_current("batches/2026-*.csv", base=tmp_path)
-    assert frame["a"].tolist() == [1, 2]
+    assert frame["a"].tolist() == ["1", "2"]  # CSV as text: types come from the schema
 
 
 @pytest.mark.parametrize(
@@ -71,29 +71,30 @@ def test_predicted_classes_compare_as_labels_whatever_the_file_type():
 
 
 def test_missing_columns_are_named(mixed_frame, params):
-    features = monitor.feature_columns(mixed_frame, params.data.target)
+    schema = schema_of(mixed_frame, params)
     with pytest.raises(PipelineError, match="lacks 2 column\\(s\\) the model uses: age, city"):
-        monitor.conform(mixed_frame.drop(columns=["age", "city"]), mixed_frame, features)
+        monitor.conform(mixed_frame.drop(columns=["age", "city"]), schema)
 
 
 def test_text_in_a_numeric_column_is_an_error_with_examples(mixed_frame, params):
-    features = monitor.feature_columns(mixed_frame, params.data.target)
     current = mixed_frame.astype({"income": object})
-    current.loc[:2, "income"] = "n/a"
-    with pytest.raises(PipelineError, match="'income' should be numeric but has 3 non-numeric"):
-        monitor.conform(current, mixed_frame, features)
+    current.loc[:2, "income"] = "lots"
+    with pytest.raises(PipelineError, match="'income' is numeric but got 'lots'"):
+        monitor.conform(current, schema_of(mixed_frame, params))
 
 
 def test_numbers_written_as_text_are_accepted(mixed_frame, params):
-    features = monitor.feature_columns(mixed_frame, params.data.target)
     current = mixed_frame.astype({"age": str})
-    assert pd.api.types.is_numeric_dtype(monitor.conform(current, mixed_frame, features)["age"])
+    conformed = monitor.conform(current, schema_of(mixed_frame, params))
+    assert pd.api.types.is_numeric_dtype(conformed["age"])
 
 
-def test_a_column_without_values_is_an_error(mixed_frame, params):
-    features = monitor.feature_columns(mixed_frame, params.data.target)
-    with pytest.raises(PipelineError, match="column 'plan' has no values"):
-        monitor.conform(mixed_frame.assign(plan=np.nan), mixed_frame, features)
+def test_a_model_input_without_values_is_an_alert_not_an_error(mixed_frame, params):
+    schema = schema_of(mixed_frame, params)
+    current = monitor.conform(mixed_frame.assign(plan=np.nan), schema)
+    compared, skipped, empty = monitor.plan_columns(schema, current)
+    assert empty == ["plan"] and "plan" not in compared
+    assert skipped["plan"] == "no value in the current batch"
 
 
 # ---------------------------------------------------------------------------- drift verdicts
@@ -149,7 +150,9 @@ def test_the_bounded_sample_is_uniform_deterministic_and_bounded():
 
 
 def test_the_demo_batch_shifts_the_documented_columns(demo_frame, params):
-    batch, shifted = monitor.drifted_batch(demo_frame, params.data.target, 500, 1.0, seed=0)
+    schema = schema_of(demo_frame, params)
+    numeric = schema.of_type("numeric")
+    batch, shifted = monitor.drifted_batch(demo_frame, numeric, 500, 1.0, seed=0)
     assert len(shifted) == 2 and len(batch) == 500
     for column in shifted:
         assert batch[column].mean() > demo_frame[column].mean() + 0.5 * demo_frame[column].std()
@@ -194,12 +197,14 @@ def monitored(in_tmp_project: Path, mixed_frame, params) -> Path:
     joblib.dump(model, in_tmp_project / "model.joblib")
     values, _ = evaluate.evaluate_model(model, mixed_frame, params.data.target, params.problem_type)
     (in_tmp_project / "metrics.json").write_text(json.dumps(values), encoding="utf-8")
+    schema_of(mixed_frame, params).save(in_tmp_project / "schema.json")
     return in_tmp_project
 
 
 def check(current: str) -> list[str]:
     return [
-        "check", "--reference", "data/train.csv", "--reference-metrics", "metrics.json",
+        "check", "--reference", "data/train.csv", "--schema", "schema.json",
+        "--reference-metrics", "metrics.json",
         "--model", "model.joblib", "--out", "out", "--current", current,
     ]  # fmt: skip
 
@@ -324,3 +329,225 @@ def test_the_permuted_category_distance_is_scipys_jensenshannon():
     splits = np.random.default_rng(0).multivariate_hypergeometric(pooled, 60, size=5)
     for value, counts in zip(null, splits, strict=True):
         assert value == pytest.approx(jensenshannon(counts / 60, (pooled - counts) / 20))
+
+
+# ------------------------------------------------- column types: no false alarm, right names
+
+
+def typed_frame(rows: int, seed: int) -> pd.DataFrame:
+    """One column of each type ingest decides (schema.py), drawn from fixed distributions."""
+    rng = np.random.default_rng(seed)
+    days = rng.integers(0, 365, rows)
+    return pd.DataFrame(
+        {
+            "amount": rng.normal(50, 10, rows).round(2),
+            "is_member": rng.random(rows) < 0.4,
+            "plan": rng.choice(["basic", "plus", "pro"], rows, p=[0.5, 0.3, 0.2]),
+            "signup_date": (pd.Timestamp("2024-01-01") + pd.to_timedelta(days, "D")).strftime(
+                "%Y-%m-%d"
+            ),
+            "user_id": [f"u{seed}-{i:05d}" for i in range(rows)],
+            "notes": np.nan,
+            "target": rng.integers(0, 2, rows),
+        }
+    )
+
+
+def shifted(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with the column of one type moved the way production moves it."""
+    frame = frame.copy()
+    rows = len(frame)
+    if kind == "numeric":
+        frame["amount"] += 10  # one reference standard deviation
+    elif kind == "boolean":
+        frame["is_member"] = np.arange(rows) % 10 != 0  # 90 % True instead of 40 %
+    elif kind == "categorical":
+        frame.loc[frame.index[: rows // 5], "plan"] = "enterprise"  # 20 % never seen
+    elif kind == "datetime":
+        dates = pd.to_datetime(frame["signup_date"]) + pd.DateOffset(years=1)
+        frame["signup_date"] = dates.dt.strftime("%Y-%m-%d")  # time moved on
+    elif kind == "identifier":
+        frame["user_id"] = [f"new-{i}" for i in range(rows)]
+    elif kind == "empty":
+        frame["notes"] = "now filled in"
+    elif kind == "input-emptied":
+        frame["amount"] = np.nan
+    return frame
+
+
+KINDS = ["numeric", "boolean", "categorical", "datetime", "identifier", "empty", "input-emptied"]
+# What a shifted batch must report: (alert, drifted columns, reason mentions, not_compared).
+EXPECTED = {
+    "numeric": (True, ["amount"], "amount", None),
+    "boolean": (True, ["is_member"], "is_member", None),
+    "categorical": (True, [], "'enterprise'", None),
+    "datetime": (False, [], None, "signup_date"),
+    "identifier": (False, [], None, "user_id"),
+    "empty": (False, [], None, "notes"),
+    "input-emptied": (True, [], "'amount' has no value", "amount"),
+}
+
+
+@pytest.fixture(scope="module")
+def typed_reference():
+    frame = typed_frame(400, seed=1)
+    schema = monitor.schemas.infer_schema(frame, "target", "classification")
+    return frame, schema
+
+
+def verdict(reference: pd.DataFrame, current: pd.DataFrame, schema, settings) -> dict:
+    """What `monitor check` decides on these inputs (no model: input drift only)."""
+    ref = monitor.conform(reference, schema)
+    cur = monitor.conform(current, schema)
+    _, not_compared, empty = monitor.plan_columns(schema, cur)
+    drift, unseen = monitor.compare_inputs(ref, cur, schema, settings)
+    summary = monitor.summarize(drift, None, settings, unseen, not_compared, empty)
+    json.loads(monitor.dump_summary(summary))  # strict JSON
+    return summary
+
+
+def test_the_schema_gives_each_column_its_type(typed_reference):
+    _, schema = typed_reference
+    types = {name: column.type for name, column in schema.columns.items()}
+    assert types == {
+        "amount": "numeric", "is_member": "boolean", "plan": "categorical",
+        "signup_date": "datetime", "user_id": "identifier", "notes": "empty",
+    }  # fmt: skip
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("seed", range(3))
+def test_same_distribution_of_every_column_type_raises_no_alert(typed_reference, params, seed):
+    reference, schema = typed_reference
+    summary = verdict(reference, typed_frame(300, seed=100 + seed), schema, params.monitor)
+    assert summary["alert"] is False, summary["reasons"]
+    assert summary["drifted_columns"] == []
+    assert set(summary["columns"]) == {"amount", "is_member", "plan"}
+    assert set(summary["not_compared"]) == {"signup_date", "user_id", "notes"}
+    assert all(u["rows"] == 0 for u in summary["unseen_values"].values())
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_shifted_column_is_named_and_only_that_one(typed_reference, params, kind):
+    reference, schema = typed_reference
+    current = shifted(kind, typed_frame(300, seed=7))
+    summary = verdict(reference, current, schema, params.monitor)
+    alert, drifted, reason, skipped = EXPECTED[kind]
+    assert summary["alert"] is alert, summary["reasons"]
+    if kind != "categorical":  # 20 % of a new value may also move the category mix
+        assert summary["drifted_columns"] == drifted
+    if reason:
+        assert any(reason in r for r in summary["reasons"]), summary["reasons"]
+    if skipped:
+        assert skipped in summary["not_compared"]
+
+
+def test_booleans_compare_as_booleans_whatever_was_written(typed_reference, params):
+    # Given the same batch with its booleans written as yes/no instead of True/False
+    reference, schema = typed_reference
+    current = typed_frame(300, seed=5)
+    current["is_member"] = current["is_member"].map({True: "yes", False: "no"})
+    summary = verdict(reference, current, schema, params.monitor)
+    assert summary["columns"]["is_member"]["drifted"] is False
+    assert summary["columns"]["is_member"]["score"] < 0.2
+
+
+def test_unseen_values_are_counted_named_and_alert_on_their_own(typed_reference, params):
+    reference, schema = typed_reference
+    current = typed_frame(200, seed=9)
+    current.loc[current.index[:20], "plan"] = "enterprise"  # 10 %, bug-06
+    summary = verdict(reference, current, schema, params.monitor)
+    found = summary["unseen_values"]["plan"]
+    assert found["rows"] == 20 and found["share"] == pytest.approx(0.1)
+    assert found["values"] == {"enterprise": 20} and found["alert"] is True
+    assert "'enterprise' (20)" in monitor.markdown(summary)
+    # a share at the limit does not alert
+    current.loc[current.index[10:20], "plan"] = "basic"
+    assert verdict(reference, current, schema, params.monitor)["alert"] is False
+
+
+def test_a_long_tailed_column_does_not_alert_on_its_own_rare_values(params):
+    # Given a category with many rare values: new ones appear in every batch by chance
+    rng = np.random.default_rng(0)
+
+    def draw(rows: int) -> pd.DataFrame:
+        cities = [f"city{int(v)}" for v in rng.zipf(1.6, rows)]
+        return pd.DataFrame({"city": cities, "x": rng.normal(size=rows), "target": 0})
+
+    reference = draw(600)
+    reference.loc[0, "target"] = 1
+    schema = monitor.schemas.infer_schema(reference, "target", "classification")
+    assert schema.columns["city"].type == "categorical"
+    found = verdict(reference, draw(400), schema, params.monitor)["unseen_values"]["city"]
+    assert found["rows"] > 0 and found["alert"] is False
+    assert found["limit"] > params.monitor.max_unseen_share
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_constant_column_in_the_batch_is_measured_without_numpy_warnings(typed_reference, params):
+    reference, schema = typed_reference
+    current = typed_frame(300, seed=3).assign(amount=50.0, is_member=True, plan="basic")
+    summary = verdict(reference, current, schema, params.monitor)
+    assert set(summary["drifted_columns"]) == {"amount", "is_member", "plan"}
+
+
+# ------------------------------------------------------------------ undefined quality metrics
+
+
+def three_classes(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    label = rng.choice(["cat", "dog", "fox"], rows)
+    centre = pd.Series(label).map({"cat": -2.0, "dog": 0.0, "fox": 2.0}).to_numpy()
+    return pd.DataFrame({"a": centre + rng.normal(0, 0.7, rows), "animal": label})
+
+
+def classifier(frame: pd.DataFrame, target: str, params):
+    from {{ cookiecutter.package_name }}.config import TrainParams
+    from {{ cookiecutter.package_name }}.data import split_target
+    from {{ cookiecutter.package_name }}.stages import featurize, train
+
+    schema = monitor.schemas.infer_schema(frame, target, "classification")
+    preprocessor, transformed = featurize.fit_features(frame, target, params.featurize, schema)
+    x, y = split_target(transformed, target)
+    settings = TrainParams(model="logistic_regression", seed=0)
+    return train.assemble(preprocessor, train.train_model(x, y, "classification", settings))
+
+
+def test_an_undefined_primary_metric_is_named_and_the_others_judge(params):
+    # Given a 3-class model and a labelled batch without 'fox', every label swapped (nc-01)
+    train = three_classes(300, seed=0)
+    model = classifier(train, "animal", params)
+    reference, _ = evaluate.evaluate_model(model, three_classes(100, 1), "animal", "classification")
+    batch = three_classes(200, 2).query("animal != 'fox'").reset_index(drop=True)
+    batch["animal"] = batch["animal"].map({"cat": "dog", "dog": "cat"})
+    performance = monitor.compare_performance(
+        model, batch, "animal", "classification", reference, "roc_auc", 0.05
+    )
+    # Then roc_auc is undefined with the reason, accuracy's fall raises the alert
+    assert performance["undefined"]["roc_auc"] == (
+        "roc_auc is undefined on this batch: class 'fox' has no rows"
+    )
+    assert performance["current"] is None and "roc_auc" not in performance["judged_on"]
+    assert performance["degraded"] is True and "accuracy" in performance["degraded_metrics"]
+    drift = monitor.measure_drift(train[["a"]], batch[["a"]], ["a"], params.monitor)
+    summary = monitor.summarize(drift, performance, params.monitor)
+    assert summary["alert"] is True
+    assert any(r.startswith("accuracy fell from") for r in summary["reasons"])
+    text = monitor.dump_summary(summary)
+    assert "NaN" not in text and json.loads(text)["performance"]["current"] is None
+    assert "quality holds" not in monitor.markdown(summary)
+
+
+def test_a_batch_of_one_class_is_never_quality_holds(params):
+    train = three_classes(300, seed=0)
+    model = classifier(train, "animal", params)
+    reference, _ = evaluate.evaluate_model(model, three_classes(100, 1), "animal", "classification")
+    batch = three_classes(300, 3).query("animal == 'cat'")
+    performance = monitor.compare_performance(
+        model, batch, "animal", "classification", reference, "roc_auc", 0.05
+    )
+    assert performance["undefined"]["roc_auc"].endswith("classes 'dog', 'fox' have no rows")
+    assert performance["judged_on"] and "roc_auc" not in performance["judged_on"]
+    assert monitor.quality_line(performance).startswith(("quality holds on", "quality fell"))
+    assert "roc_auc" in " ".join(performance["notes"])

@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.deploy import served_model
 from {{ cookiecutter.package_name }}.serving import build_logging_model
 from {{ cookiecutter.package_name }}.stages import train
 
-from .helpers import fit_pipeline
+from .helpers import fit_pipeline, schema_of
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,8 @@ def registered(tmp_path_factory: pytest.TempPathFactory, params, demo_frame):
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         patch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
-        info = train.log_to_mlflow(fit_pipeline(demo_frame, params), features, params, {})
+        model, schema = fit_pipeline(demo_frame, params), schema_of(demo_frame, params)
+        info = train.log_to_mlflow(model, features, params, {}, schema)
         name = params.mlflow.registered_model
         version = mlflow.register_model(info["model_uri"], name).version
         yield SimpleNamespace(
@@ -133,11 +134,45 @@ def test_deploy_builds_the_logging_model_from_the_registry(registered, tmp_path,
         served_model(tmp_path / ".deploy", registered.name, "99", "logs/p")
 
 
-def test_the_monitor_reads_the_log_as_served(registered, tmp_path):
+def test_the_monitor_reads_the_log_as_served(registered, tmp_path, params):
     model = serve(registered, tmp_path, tmp_path / "logs")
     rows = registered.features.head(4)
     predictions = model.predict(rows)
     current, _, total = monitor.read_current(str(tmp_path / "logs"))
-    conformed = monitor.conform(current, registered.features, list(rows.columns))
+    served = monitor.served_predictions(current[monitor.PREDICTION], params.problem_type)
     assert total == 4
-    assert conformed[monitor.PREDICTION].tolist() == pytest.approx(list(predictions))
+    if params.problem_type == "classification":
+        expected = monitor.class_labels(pd.Series(list(predictions)))
+        assert served.tolist() == expected.tolist()
+    else:
+        assert served.tolist() == pytest.approx(list(predictions))
+
+
+def test_probe_requests_are_answered_but_not_logged(registered, tmp_path):
+    # Given the served model, when make deploy's own check marks its request as a probe
+    model = serve(registered, tmp_path, tmp_path / "logs")
+    rows = registered.features.head(3)
+    probed = model.predict(rows, params={monitor.TRAFFIC_PARAM: monitor.PROBE})
+    # then it is answered like any request, and the log stays empty
+    assert list(probed) == list(model.predict(rows, params={monitor.TRAFFIC_PARAM: "client"}))
+    _, log = read_log(tmp_path / "logs")
+    assert len(log) == 3  # only the client call
+
+
+def test_the_scoring_server_passes_deploys_probe_marker_to_the_model(registered, tmp_path):
+    # Given the JSON body make deploy sends, parsed by MLflow's scoring server
+    from mlflow.pyfunc import scoring_server
+
+    from {{ cookiecutter.package_name }}.deploy import payload
+
+    model = serve(registered, tmp_path, tmp_path / "logs")
+    rows = registered.features.head(2)
+    schema = model.metadata.get_input_schema()
+    answer = scoring_server.invocations(payload(rows), "application/json", model, schema)
+    assert answer.status == 200, answer.response
+    assert not (tmp_path / "logs").exists()
+    # while a client's body without params is logged
+    body = payload(rows).replace(b', "params": {"traffic": "probe"}', b"")
+    assert scoring_server.invocations(body, "application/json", model, schema).status == 200
+    _, log = read_log(tmp_path / "logs")
+    assert len(log) == 2

@@ -45,6 +45,7 @@ from . import tracking
 from .cli import PipelineError, run
 from .config import DeployParams, ProblemType, load_params
 from .data import split_target
+from .monitor import PROBE, TRAFFIC_PARAM
 
 HOST = "127.0.0.1"
 CONTENT_JSON = {"Content-Type": "application/json"}
@@ -364,8 +365,13 @@ def apply_config(state: State, state_dir: Path, weight: int) -> None:
 
 
 def payload(rows: pd.DataFrame) -> bytes:
+    """A request of make deploy's own: marked as a probe, so the prediction log (serving.py)
+    keeps client traffic only. A server without the log ignores the parameter."""
     return json.dumps(
-        {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
+        {
+            "dataframe_split": json.loads(rows.to_json(orient="split", index=False)),
+            "params": {TRAFFIC_PARAM: PROBE},
+        }
     ).encode()
 
 

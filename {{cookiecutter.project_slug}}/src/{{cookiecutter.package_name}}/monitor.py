@@ -1,7 +1,10 @@
 """Monitoring: compare current (production) data with the champion's training data.
 
 Evidently 0.7 measures data drift per column and the drifted share, prediction drift and,
-when the current data carries labels, model quality against the reference quality.
+when the current data carries labels, model quality against the reference quality. Column
+types come from the schema ingest wrote (data/interim/schema.json): only the model's inputs
+are compared, booleans as booleans, dates not at all (a later batch holds later dates by
+design); categorical values the model never saw are counted per column.
 
     python -m {{ cookiecutter.package_name }}.monitor check [--current FILE|FOLDER|GLOB] ...
     python -m {{ cookiecutter.package_name }}.monitor demo-batch --out FILE ...
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import schema as schemas
 from .cli import PipelineError, run
 from .config import HIGHER_IS_BETTER, MonitorParams, ProblemType, load_params
 from .data import file_md5
+from .metrics import METRICS
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -33,6 +39,11 @@ EXIT_ALERT = 3
 PREDICTION = "prediction"
 # Columns a prediction log may carry besides the model inputs, the prediction and the label.
 LOG_METADATA = ("timestamp", "model_version", "request_id")
+# The request parameter that tells client traffic from `make deploy`'s own requests, which the
+# served model answers without logging them (serving.py).
+TRAFFIC_PARAM = "traffic"
+CLIENT = "client"
+PROBE = "probe"
 DATA_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 SAMPLING_METHOD = "uniform random rows without replacement (seeded), per side, above max_rows"
 # Noise floor of a drift distance (docs/monitoring.md#small-samples-the-noise-floor): the mean
@@ -43,6 +54,12 @@ NOISE_PERMUTATIONS = 100
 NOISE_K = 7.0
 FLOOR_METHODS = {"numerical": "wasserstein", "categorical": "jensenshannon"}
 CHUNK_CELLS = 4_000_000  # relabelings x pooled rows handled at once (memory ~32 MB)
+# Unseen values: a column's limit is raised above monitor.max_unseen_share when its training
+# data has a long tail (Good-Turing: the share of training rows whose value occurs once
+# estimates how often a same-distribution batch meets a value training never held), to that
+# estimate plus UNSEEN_K standard deviations of the batch's share.
+UNSEEN_K = 4.0
+UNSEEN_SHOWN = 10  # unseen values named per column (the most frequent)
 
 
 @dataclass(frozen=True)
@@ -69,7 +86,7 @@ class DriftResult:
 
     @property
     def drift_share(self) -> float:
-        return len(self.drifted_columns) / len(self.columns)
+        return len(self.drifted_columns) / len(self.columns) if self.columns else 0.0
 
 
 # ----------------------------------------------------------------------------- reading data
@@ -107,7 +124,9 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         if DATA_SUFFIXES[path.suffix.lower()] == "parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        # Text, typed afterwards from the schema (schema.conform), as ingest's CSV reading
+        # treats missing values: "True" stays a boolean's text, "007" a category's.
+        return pd.read_csv(path, dtype=str)
     except pd.errors.EmptyDataError:
         raise PipelineError(f"{path} is empty (no header, no rows)") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
@@ -165,47 +184,152 @@ def read_current(
 # ------------------------------------------------------------------------ checking the data
 
 
-def feature_columns(reference: pd.DataFrame, target: str) -> list[str]:
-    return [str(c) for c in reference.columns if c != target]
+def bad_value_errors() -> tuple[type[Exception], ...]:
+    """What schema.conform raises on a value that does not fit (MLflow's 400 when loaded)."""
+    exceptions = sys.modules.get("mlflow.exceptions")
+    return (schemas.SchemaError, *([exceptions.MlflowException] if exceptions else []))
 
 
-def conform(current: pd.DataFrame, reference: pd.DataFrame, features: list[str]) -> pd.DataFrame:
-    """Current data with the reference's feature types, or a PipelineError naming the problem.
-
-    Missing columns, a column without a single value and values of the wrong type are errors:
-    measuring drift on them would report a verdict the data cannot support.
-    """
-    missing = [c for c in features if c not in current.columns]
+def conform(
+    current: pd.DataFrame, schema: schemas.Schema, keep: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Current data typed as the schema says (the model's inputs, the target and `keep`), or
+    a PipelineError naming the problem: missing input columns, or values that do not fit a
+    column's type (text in a numeric column, 'maybe' in a boolean one)."""
+    missing = [c for c in schema.features if c not in current.columns]
     if missing:
         raise PipelineError(
             f"current data lacks {len(missing)} column(s) the model uses: {', '.join(missing)}"
         )
-    current = current.copy()
-    for column in features:
-        values = current[column]
-        if values.isna().all():
-            raise PipelineError(f"current data column {column!r} has no values")
-        if pd.api.types.is_numeric_dtype(reference[column]) and not pd.api.types.is_bool_dtype(
-            reference[column]
-        ):
-            if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-                continue
-            numbers = pd.to_numeric(values, errors="coerce")
-            bad = values[numbers.isna() & values.notna()]
-            if len(bad):
-                examples = ", ".join(repr(v) for v in bad.astype(str).unique()[:3])
-                raise PipelineError(
-                    f"current data column {column!r} should be numeric but has "
-                    f"{len(bad)} non-numeric value(s), e.g. {examples}"
-                )
-            current[column] = numbers
+    try:
+        return schemas.conform(current, schema, keep=tuple(c for c in keep if c in current))
+    except bad_value_errors() as exc:
+        raise PipelineError(f"current data: {getattr(exc, 'message', exc)}") from None
+
+
+def comparable(frame: pd.DataFrame, schema: schemas.Schema, columns: list[str]) -> pd.DataFrame:
+    """The columns as the drift measures see them: numbers as float, every other type as
+    text categories. Booleans become "True"/"False" on both sides whatever was written
+    (True, "yes", 1), so their shares are compared value for value."""
+
+    def as_text(value: Any) -> Any:
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return None
+        return str(bool(value))
+
+    out = {}
+    for column in columns:
+        kind = schema.columns[column].type if column in schema.columns else None
+        values = frame[column]
+        if kind == schemas.BOOLEAN:
+            out[column] = values.map(as_text).astype(object)
+        elif kind == schemas.NUMERIC:
+            out[column] = values.astype("float64")
         else:
-            current[column] = values.astype("string").astype(object).where(values.notna())
-    return current
+            out[column] = values
+    return pd.DataFrame(out, index=frame.index)
+
+
+def plan_columns(
+    schema: schemas.Schema, current: pd.DataFrame
+) -> tuple[list[str], dict[str, str], list[str]]:
+    """Which schema columns are drift-compared, which are not and why, and which model
+    inputs have no value at all in the current batch (reported, not compared)."""
+    compared, skipped, empty = [], {}, []
+    for name, column in schema.columns.items():
+        present = int(current[name].notna().sum()) if name in current.columns else 0
+        if not column.is_feature:
+            why = f"{column.type}, not a model input ({column.reason})"
+            if column.type == schemas.EMPTY and present:
+                why += f"; it has values in {present} current row(s): retrain to use them"
+            skipped[name] = why
+        elif present == 0:
+            empty.append(name)
+            skipped[name] = "no value in the current batch"
+        elif column.type == schemas.DATETIME:
+            dates = current[name].dropna()
+            skipped[name] = (
+                "datetime: a later batch holds later dates by design, so the dates are not "
+                f"drift-compared (current batch {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d})"
+            )
+        else:
+            compared.append(name)
+    return compared, skipped, empty
+
+
+def compare_inputs(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    schema: schemas.Schema,
+    settings: MonitorParams,
+    seen: dict[str, pd.Series] | None = None,
+    prediction: str | None = None,
+    rows: tuple[int, int] | None = None,
+) -> tuple[DriftResult, dict[str, dict[str, Any]]]:
+    """Drift of the compared inputs (and `prediction`) and the unseen values of categorical
+    inputs, on frames conform() typed. `seen`: each categorical input's reference value
+    counts (default: counted from `reference`)."""
+    compared, _, _ = plan_columns(schema, current)
+    columns = compared + ([prediction] if prediction else [])
+    drift = measure_drift(
+        comparable(reference, schema, columns),
+        comparable(current, schema, columns),
+        compared,
+        settings,
+        prediction,
+        rows,
+    )
+    if seen is None:
+        categorical = [c for c in compared if schema.columns[c].type == schemas.CATEGORICAL]
+        seen = {c: reference[c].dropna().astype(str).value_counts() for c in categorical}
+    return drift, unseen_values(seen, current, settings)
+
+
+def seen_values(path: Path, columns: list[str]) -> dict[str, pd.Series]:
+    """Per categorical column, the count of each value in the whole reference file (not a
+    sample: a rare value the model saw is not "unseen")."""
+    if not columns:
+        return {}
+    frame = pd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False, na_values=[""])
+    return {c: frame[c].dropna().value_counts() for c in columns}
+
+
+def unseen_values(
+    seen: dict[str, pd.Series], current: pd.DataFrame, settings: MonitorParams
+) -> dict[str, dict[str, Any]]:
+    """Per categorical input, the current rows holding a value absent from the reference:
+    count, share of all current rows, the most frequent such values, the limit and whether
+    the share exceeds it. The one-hot encoder maps such a value to "none of the known", so
+    those rows are scored without that input."""
+    found = {}
+    rows = len(current)
+    for column, counts in seen.items():
+        values = current[column].dropna().astype(str)
+        new = values[~values.isin(counts.index)]
+        n_ref = int(counts.sum())
+        expected = float((counts == 1).sum() / n_ref) if n_ref else 0.0  # Good-Turing
+        spread = math.sqrt(expected * (1 - expected) * (1 / rows + 1 / max(n_ref, 1)))
+        limit = max(settings.max_unseen_share, expected + UNSEEN_K * spread)
+        share = len(new) / rows if rows else 0.0
+        top = new.value_counts().head(UNSEEN_SHOWN)
+        found[column] = {
+            "rows": len(new),
+            "share": round(share, 6),
+            "limit": round(limit, 6),
+            "expected_by_chance": round(expected, 6),
+            "values": {str(value): int(n) for value, n in top.items()},
+            "distinct": int(new.nunique()),
+            "alert": share > limit,
+        }
+    return found
 
 
 def class_labels(values: pd.Series) -> pd.Series:
     """Predicted classes as text, so 1, 1.0 and "1" (a CSV or Parquet log) are one class."""
+    if not pd.api.types.is_numeric_dtype(values) and values.notna().any():
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers[values.notna()].notna().all():
+            values = numbers
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         whole = values.dropna()
         if (whole == whole.round()).all():
@@ -382,10 +506,13 @@ def measure_drift(
         cat_threshold=settings.cat_threshold,
         per_column_threshold=thresholds,
     )
-    snapshot = Report([preset], include_tests=True).run(
-        Dataset.from_pandas(cur, data_definition=definition),
-        Dataset.from_pandas(ref, data_definition=definition),
-    )
+    # Evidently also correlates the numeric columns for its report: a column constant on one
+    # side divides 0 by 0 there (NaN correlation, shown as such) and numpy would warn.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        snapshot = Report([preset], include_tests=True).run(
+            Dataset.from_pandas(cur, data_definition=definition),
+            Dataset.from_pandas(ref, data_definition=definition),
+        )
     results = parse_drift(snapshot.dict(), kinds, floors)
     missing = [c for c in columns if c not in results]
     if missing:
@@ -443,41 +570,120 @@ def parse_drift(
 # ---------------------------------------------------------------------------- performance
 
 
+def undefined_reason(
+    name: str, actual: pd.Series, classes: Sequence[Any], problem_type: ProblemType
+) -> str:
+    """Why a metric is undefined (NaN) on these labelled rows, in one sentence."""
+    because = f"{name} is undefined on this batch"
+    if problem_type == "classification" and METRICS[name].needs_scores:
+        present = set(actual.dropna().tolist())
+        absent = [c for c in classes if c not in present]
+        unknown = sorted(map(str, present - set(classes)))
+        if absent:
+            named = ", ".join(repr(c) for c in absent)
+            which = f"classes {named} have" if len(absent) > 1 else f"class {named} has"
+            return f"{because}: {which} no rows"
+        if unknown:
+            return f"{because}: label(s) {', '.join(map(repr, unknown))} are not model classes"
+    if name == "r2":
+        if len(actual) < 2:
+            return f"{because}: it needs at least 2 labelled rows"
+        if actual.nunique() == 1:
+            return f"{because}: every label is {actual.iloc[0]!r}, there is no variance to explain"
+    return because
+
+
+def relative_drop(name: str, reference: float, current: float) -> float:
+    """How much worse `current` is than `reference`, as a share of the reference."""
+    worse = reference - current if HIGHER_IS_BETTER[name] else current - reference
+    return worse / abs(reference) if reference else (math.inf if worse > 0 else 0.0)
+
+
 def compare_performance(
     model: Any,
     labelled: pd.DataFrame,
     target: str,
     problem_type: ProblemType,
-    reference_metrics: dict[str, float],
+    reference_metrics: dict[str, Any],
     primary_metric: str,
     max_drop: float,
+    positive_label: Any = None,
 ) -> dict[str, Any]:
-    """The evaluate stage's metrics on labelled current rows, against the reference quality."""
+    """The evaluate stage's metrics on labelled current rows, against the reference quality.
+
+    A metric undefined on these rows (roc_auc when a class has no row) is named with the
+    reason and never counts as "quality holds". Degradation is judged on the primary metric
+    when it is defined here and in the reference; otherwise on every other metric defined on
+    both sides, each against its own reference value with the same max_drop.
+    """
     from .stages.evaluate import evaluate_model
 
     try:
-        current, _ = evaluate_model(model, labelled, target, problem_type)
+        current, _ = evaluate_model(model, labelled, target, problem_type, positive_label)
     except ValueError as exc:
         return {"rows": len(labelled), "skipped": f"metrics cannot be computed: {exc}"}
     if primary_metric not in reference_metrics:
         raise PipelineError(f"reference metrics have no {primary_metric!r}")
-    reference = float(reference_metrics[primary_metric])
-    value = float(current[primary_metric])
-    worse = reference - value if HIGHER_IS_BETTER[primary_metric] else value - reference
-    relative = worse / abs(reference) if reference else (math.inf if worse > 0 else 0.0)
-    return {
+    actual = labelled[target]
+    classes = list(getattr(model, "classes_", []))
+    if problem_type == "regression" and len(actual) > 1 and actual.nunique() == 1:
+        current["r2"] = math.nan  # scikit-learn's 0.0 / 1.0 stand-in says nothing here
+    undefined = {
+        name: undefined_reason(name, actual, classes, problem_type)
+        for name, value in current.items()
+        if not math.isfinite(value)
+    }
+
+    def reference_of(name: str) -> float | None:
+        value = reference_metrics.get(name)
+        return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+    comparable_metrics = [
+        name for name in current if name not in undefined and reference_of(name) is not None
+    ]
+    judged = [primary_metric] if primary_metric in comparable_metrics else comparable_metrics
+    notes = []
+    if primary_metric in undefined:
+        notes.append(undefined[primary_metric])
+    elif reference_of(primary_metric) is None:
+        notes.append(f"reports/metrics.json has no value of {primary_metric}")
+    if judged and judged != [primary_metric]:
+        notes[-1] += f"; judged on {', '.join(judged)} against reports/metrics.json instead"
+    if not judged:
+        notes.append("no metric is defined on this batch and in the reference: quality not judged")
+    notes += [reason for name, reason in undefined.items() if name != primary_metric]
+
+    table = {}
+    for name, value in current.items():
+        reference = reference_of(name)
+        defined = name not in undefined and reference is not None
+        drop = relative_drop(name, reference, value) if defined else None
+        table[name] = {
+            "reference": reference,
+            "current": None if name in undefined else value,
+            "relative_drop": None if drop is None else round(drop, 6),
+            "judged": name in judged,
+            "degraded": bool(name in judged and drop is not None and drop > max_drop),
+        }
+    degraded = [name for name in judged if table[name]["degraded"]]
+    primary = table[primary_metric]
+    found: dict[str, Any] = {
         "rows": len(labelled),
         "metric": primary_metric,
-        "reference": round(reference, 6),
-        "current": round(value, 6),
-        "relative_drop": round(relative, 6),
+        "reference": primary["reference"],
+        "current": primary["current"],
+        "relative_drop": primary["relative_drop"],
         "max_drop": max_drop,
-        "degraded": relative > max_drop,
-        "metrics": {
-            name: {"reference": reference_metrics.get(name), "current": current[name]}
-            for name in current
-        },
+        "judged_on": judged,
+        "degraded": bool(degraded),
+        "degraded_metrics": degraded,
+        "undefined": undefined,
+        "notes": notes,
+        "metrics": table,
     }
+    if problem_type == "classification":
+        found["rows_per_class"] = {str(c): int((actual == c).sum()) for c in classes}
+    return found
 
 
 # -------------------------------------------------------------------------------- summary
@@ -500,8 +706,12 @@ def summarize(
     drift: DriftResult,
     performance: dict[str, Any] | None,
     settings: MonitorParams,
+    unseen: dict[str, dict[str, Any]] | None = None,
+    not_compared: dict[str, str] | None = None,
+    empty: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The verdict: alert when enough columns drift, the prediction drifts or quality drops."""
+    """The verdict: alert when enough columns drift, the prediction drifts, a model input has
+    no value at all, too many rows hold values the model never saw, or quality drops."""
     drifted = drift.drifted_columns
     reasons = []
     if len(drifted) >= settings.min_drifted_columns:
@@ -513,15 +723,28 @@ def summarize(
             f"prediction drifted ({drift.prediction.method} {drift.prediction.score:.3g} "
             f"vs threshold {drift.prediction.threshold:g})"
         )
-    if performance and performance.get("degraded"):
+    for column in empty:
         reasons.append(
-            f"{performance['metric']} fell from {performance['reference']:.4g} to "
-            f"{performance['current']:.4g} ({performance['relative_drop']:.1%} worse, "
-            f"limit {performance['max_drop']:.0%})"
+            f"column {column!r} has no value in the current batch: the model imputes it "
+            "for every row"
         )
+    for column, found in (unseen or {}).items():
+        if found["alert"]:
+            reasons.append(
+                f"{found['share']:.1%} of rows hold values of {column!r} the model never saw "
+                f"(limit {found['limit']:.1%}): {unseen_names(found)}"
+            )
+    if performance and performance.get("degraded"):
+        for name in performance["degraded_metrics"]:
+            metric = performance["metrics"][name]
+            reasons.append(
+                f"{name} fell from {metric['reference']:.4g} to {metric['current']:.4g} "
+                f"({metric['relative_drop']:.1%} worse, limit {performance['max_drop']:.0%})"
+            )
     return {
         "alert": bool(reasons),
         "reasons": reasons,
+        "notes": [*(performance or {}).get("notes", [])],
         "drifted_columns": drifted,
         "drift_share": round(drift.drift_share, 6),
         "columns_checked": len(drift.columns),
@@ -536,6 +759,8 @@ def summarize(
             }
             for c in drift.columns
         },
+        "not_compared": dict(not_compared or {}),
+        "unseen_values": dict(unseen or {}),
         "raised_thresholds": raised_thresholds(drift, settings),
         "prediction_drift": None
         if drift.prediction is None
@@ -552,11 +777,57 @@ def summarize(
     }
 
 
+def unseen_names(found: dict[str, Any]) -> str:
+    named = ", ".join(f"{value!r} ({rows})" for value, rows in found["values"].items())
+    more = found["distinct"] - len(found["values"])
+    return named + (f" and {more} more" if more > 0 else "")
+
+
+def strict_json(value: Any) -> Any:
+    """The summary as strict JSON accepts it: NaN and infinities become null."""
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dump_summary(summary: dict[str, Any]) -> str:
+    return json.dumps(strict_json(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def quality_line(performance: dict[str, Any] | None) -> str:
+    """One line on quality that never says "holds" when it could not be judged."""
+    if performance is None:
+        return "quality not checked: the current data carries no labels"
+    if "skipped" in performance:
+        return f"quality not checked: {performance['skipped']}"
+    if not performance["judged_on"]:
+        return "quality not judged: no metric is defined on this batch and in the reference"
+    shown = ", ".join(
+        f"{name} {m['current']:.4g} (reference {m['reference']:.4g})"
+        for name, m in performance["metrics"].items()
+        if m["judged"]
+    )
+    verdict = "quality fell" if performance["degraded"] else "quality holds"
+    return f"{verdict} on {performance['rows']} labelled rows: {shown}"
+
+
 def markdown(summary: dict[str, Any]) -> str:
     """A short Markdown digest for job summaries and alert issues."""
     verdict = "ALERT" if summary["alert"] else "no alert"
     lines = [f"### Monitoring: {verdict}", ""]
-    lines += [f"- {reason}" for reason in summary["reasons"]] or ["- no drift, quality holds"]
+    lines += [f"- {reason}" for reason in summary["reasons"]]
+    if not summary["drifted_columns"]:
+        lines.append(f"- no drift in the {summary['columns_checked']} compared column(s)")
+    performance = summary.get("performance")
+    if not (performance and performance.get("degraded")):  # a fall is among the reasons
+        lines.append(f"- {quality_line(performance)}")
+    lines += [f"- note: {note}" for note in summary.get("notes", [])]
     lines += [
         "",
         f"Drifted columns: {len(summary['drifted_columns'])} of {summary['columns_checked']} "
@@ -569,13 +840,31 @@ def markdown(summary: dict[str, Any]) -> str:
     for name, c in ranked[:15]:
         mark = "yes" if c["drifted"] else "no"
         lines.append(f"| {name} | {c['method']} | {c['score']:.4g} | {c['threshold']:g} | {mark} |")
-    performance = summary.get("performance")
-    if performance and "metric" in performance:
+    unseen = {c: u for c, u in summary.get("unseen_values", {}).items() if u["rows"]}
+    if unseen:
+        lines += ["", "Values the model never saw:", ""]
+        lines += [
+            f"- {column}: {u['rows']} row(s), {u['share']:.1%} (limit {u['limit']:.1%}): "
+            f"{unseen_names(u)}"
+            for column, u in unseen.items()
+        ]
+    if summary.get("not_compared"):
+        lines += ["", "Not compared:", ""]
+        lines += [f"- {column}: {why}" for column, why in summary["not_compared"].items()]
+    if performance and performance.get("judged_on"):
         lines += [
             "",
-            f"Quality on {performance['rows']} labelled rows: {performance['metric']} "
-            f"{performance['current']:.4g} (reference {performance['reference']:.4g})",
+            "| metric | reference | current | worse by | judged |",
+            "|---|---|---|---|---|",
         ]
+        for name, m in performance["metrics"].items():
+            shown = [
+                "n/a" if m[key] is None else f"{m[key]:.4g}" for key in ("reference", "current")
+            ]
+            drop = "n/a" if m["relative_drop"] is None else f"{m['relative_drop']:.1%}"
+            lines.append(
+                f"| {name} | {shown[0]} | {shown[1]} | {drop} | {'yes' if m['judged'] else 'no'} |"
+            )
     raised = summary.get("raised_thresholds")
     if raised:
         lines += [
@@ -598,16 +887,17 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def drifted_batch(
-    frame: pd.DataFrame, target: str, rows: int, shift_sd: float, seed: int, columns: int = 2
+    frame: pd.DataFrame,
+    numeric: list[str],
+    rows: int,
+    shift_sd: float,
+    seed: int,
+    columns: int = 2,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """A "production" batch: rows resampled from `frame`, the first `columns` numeric feature
-    columns with more than 10 distinct values shifted by `shift_sd` of their standard deviation.
-    """
-    candidates = [
-        c
-        for c in feature_columns(frame, target)
-        if pd.api.types.is_numeric_dtype(frame[c]) and frame[c].nunique() > 10
-    ]
+    """A "production" batch: rows resampled from `frame`, the first `columns` of the
+    `numeric` input columns with more than 10 distinct values shifted by `shift_sd` of their
+    standard deviation."""
+    candidates = [c for c in numeric if frame[c].nunique() > 10]
     shifted = candidates[:columns]
     if len(shifted) < columns:
         raise PipelineError(f"the data has fewer than {columns} continuous numeric columns")
@@ -621,14 +911,33 @@ def drifted_batch(
 # ---------------------------------------------------------------------------------- main
 
 
+def predicted(model: Any, frame: pd.DataFrame, features: list[str], problem_type: str) -> pd.Series:
+    values = pd.Series(model.predict(frame[features]), index=frame.index)
+    return class_labels(values) if problem_type == "classification" else values
+
+
+def served_predictions(values: pd.Series, problem_type: str) -> pd.Series:
+    """The `prediction` column of a log, as the reference's predictions are compared."""
+    if problem_type == "classification":
+        return class_labels(values)
+    numbers = pd.to_numeric(values, errors="coerce")
+    if (numbers.isna() & values.notna()).any():
+        raise PipelineError("current data column 'prediction' should be numeric")
+    return numbers.astype("float64")
+
+
 def check(args: argparse.Namespace) -> int:
     for old in ("summary.json", "summary.md", "report.html"):  # a failed run leaves no verdict
         (args.out / old).unlink(missing_ok=True)
     params = load_params()
     settings = params.monitor
     target = params.data.target
-    reference, reference_rows = read_rows([args.reference], settings.max_rows, settings.seed)
-    features = feature_columns(reference, target)
+    try:
+        schema = schemas.load_schema(args.schema)
+    except schemas.SchemaError as exc:
+        raise PipelineError(str(exc)) from None
+    raw, reference_rows = read_rows([args.reference], settings.max_rows, settings.seed)
+    reference = conform(raw, schema)
     if args.run_info:
         run_info = json.loads(args.run_info.read_text(encoding="utf-8"))
         expected = run_info.get("data_md5", {}).get("train")
@@ -638,29 +947,36 @@ def check(args: argparse.Namespace) -> int:
                 f"(md5 differs from {args.run_info}): run 'dvc pull' first"
             )
     spec = args.current or settings.current
-    current, paths, current_rows = read_current(spec, Path(), settings.max_rows, settings.seed + 1)
-    current = conform(current, reference, features)
+    raw, paths, current_rows = read_current(spec, Path(), settings.max_rows, settings.seed + 1)
+    current = conform(raw, schema, keep=(PREDICTION,))
+    features = schema.features
+    compared, not_compared, empty = plan_columns(schema, current)
 
     import joblib
 
     model = joblib.load(args.model)
-    reference = reference.assign(**{PREDICTION: model.predict(reference[features])})
-    if params.problem_type == "classification":  # predicted classes are categories
-        reference[PREDICTION] = class_labels(reference[PREDICTION])
+    reference[PREDICTION] = predicted(model, reference, features, params.problem_type)
     prediction_source = "log" if PREDICTION in current.columns else "model"
     if prediction_source == "model":
-        current[PREDICTION] = model.predict(current[features])
-    if params.problem_type == "classification":
-        current[PREDICTION] = class_labels(current[PREDICTION])
-    current = conform(current, reference, [PREDICTION])
+        current[PREDICTION] = predicted(model, current, features, params.problem_type)
+    else:
+        current[PREDICTION] = served_predictions(current[PREDICTION], params.problem_type)
 
-    drift = measure_drift(
-        reference, current, features, settings, PREDICTION, (reference_rows, current_rows)
+    categorical = [c for c in compared if schema.columns[c].type == schemas.CATEGORICAL]
+    drift, unseen = compare_inputs(
+        reference,
+        current,
+        schema,
+        settings,
+        seen_values(args.reference, categorical),
+        PREDICTION,
+        (reference_rows, current_rows),
     )
 
     performance = None
     if target in current.columns and current[target].notna().any():
         labelled = current.loc[current[target].notna(), [*features, target]]
+        labelled[target] = schemas.read_labels(labelled[target], schema.target)
         reference_metrics = json.loads(args.reference_metrics.read_text(encoding="utf-8"))
         performance = compare_performance(
             model,
@@ -670,9 +986,22 @@ def check(args: argparse.Namespace) -> int:
             reference_metrics,
             params.evaluate.primary_metric,
             settings.max_metric_drop,
+            schema.target.positive_label,
         )
 
-    summary = summarize(drift, performance, settings)
+    summary = summarize(drift, performance, settings, unseen, not_compared, empty)
+    dates = [c for c in features if schema.columns[c].type == schemas.DATETIME and c not in empty]
+    later = [
+        c
+        for c in dates
+        if "year" in schema.columns[c].parts and current[c].max() > reference[c].max()
+    ]
+    if drift.prediction is not None and drift.prediction.drifted and later:
+        summary["notes"].append(
+            f"the model reads years later than any it was trained on ({', '.join(later)}); "
+            "its year feature then extrapolates, which can move the prediction without any "
+            "compared input moving"
+        )
     summary["reference"] = {"path": str(args.reference), "md5": file_md5(args.reference)}
     summary["current"] = {
         "source": spec,
@@ -680,11 +1009,11 @@ def check(args: argparse.Namespace) -> int:
         "rows": current_rows,
         "prediction": prediction_source,
         "ignored_columns": [
-            str(c) for c in current.columns if c not in {*features, target, PREDICTION}
+            str(c) for c in raw.columns if c not in {*schema.columns, target, PREDICTION}
         ],
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (args.out / "summary.json").write_text(dump_summary(summary), encoding="utf-8")
     (args.out / "summary.md").write_text(markdown(summary), encoding="utf-8")
     drift.snapshot.save_html(str(args.out / "report.html"))
     print(markdown(summary))
@@ -694,10 +1023,10 @@ def check(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace) -> int:
     params = load_params()
-    frame = pd.concat([read_table(p) for p in args.data], ignore_index=True)
-    batch, shifted = drifted_batch(
-        frame, params.data.target, args.rows, args.shift, params.monitor.seed
-    )
+    schema = schemas.load_schema(args.schema)
+    frame = pd.concat([schemas.read_frame(p, schema) for p in args.data], ignore_index=True)
+    numeric = [c for c in schema.features if schema.columns[c].type == schemas.NUMERIC]
+    batch, shifted = drifted_batch(frame, numeric, args.rows, args.shift, params.monitor.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     batch.to_csv(args.out, index=False)
     print(f"demo-batch: {len(batch)} rows in {args.out}; shifted by {args.shift} sd: {shifted}")
@@ -709,6 +1038,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     checker = commands.add_parser("check", help="compare current data with the reference")
     checker.add_argument("--reference", type=Path, required=True)
+    checker.add_argument("--schema", type=Path, required=True, help="the schema ingest wrote")
     checker.add_argument("--reference-metrics", type=Path, required=True)
     checker.add_argument("--model", type=Path, required=True)
     checker.add_argument("--run-info", type=Path)
@@ -717,12 +1047,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     checker.set_defaults(handler=check)
     maker = commands.add_parser("demo-batch", help="write a drifted batch for the demo")
     maker.add_argument("--data", type=Path, nargs="+", required=True)
+    maker.add_argument("--schema", type=Path, required=True, help="the schema ingest wrote")
     maker.add_argument("--out", type=Path, required=True)
     maker.add_argument("--rows", type=int, default=2000)
     maker.add_argument("--shift", type=float, default=1.0, help="in standard deviations")
     maker.set_defaults(handler=demo)
     args = parser.parse_args(argv)
-    for name in ("reference", "reference_metrics", "model", "run_info"):
+    for name in ("reference", "schema", "reference_metrics", "model", "run_info"):
         path = getattr(args, name, None)
         if path is not None and not path.is_file():
             raise PipelineError(f"{path} not found: run 'make repro' (or 'dvc pull') first")

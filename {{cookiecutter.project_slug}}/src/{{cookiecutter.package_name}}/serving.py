@@ -7,6 +7,11 @@ one CSV row per input row to the prediction log, then returns the predictions un
 
     timestamp, model_version, request_id, <the model's input columns>, prediction
 
+Only client traffic is logged: `make deploy`'s own requests (the first-start check, canary
+steps, agreement probes, the load it sends while switching versions) carry the parameter
+`traffic: probe` (MLflow passes a request's "params" to `predict` because the wrapper's
+signature declares them; default `client`) and are answered but not logged.
+
 Each server process writes its own file, `predictions-<YYYY-MM-DD>-v<version>-<pid>.csv` (UTC
 date) in the log folder, so a stable server and a canary candidate never interleave writes;
 `make monitor CURRENT=<log folder>` reads them all. A log that cannot be written never fails
@@ -33,7 +38,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from .monitor import LOG_METADATA, PREDICTION
+from .monitor import CLIENT, LOG_METADATA, PREDICTION, PROBE, TRAFFIC_PARAM
 
 PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 log = logging.getLogger(__name__)
@@ -94,8 +99,10 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None):
         # No type hints: MLflow would validate the input against them instead of the signature.
-        predictions = self.model.predict(model_input, params=params)
-        if self.log_dir is not None:
+        params = dict(params or {})
+        traffic = params.pop(TRAFFIC_PARAM, CLIENT)
+        predictions = self.model.predict(model_input, params=params or None)
+        if self.log_dir is not None and traffic != PROBE:
             try:
                 self.append(model_input, predictions)
             except Exception:  # a full disk or a bad folder must not fail a prediction
@@ -115,6 +122,20 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
             path = log_file(self.log_dir, self.version, when, os.getpid())
             path.parent.mkdir(parents=True, exist_ok=True)
             rows.to_csv(path, mode="a", header=not path.exists(), index=False)
+
+
+def with_traffic_param(signature: Any) -> Any:
+    """The registered model's signature plus the string parameter `traffic` (default
+    `client`): MLflow passes a request's params to `predict` only when they are declared."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ParamSchema, ParamSpec
+
+    spec = ParamSpec(TRAFFIC_PARAM, "string", CLIENT)
+    if signature is None:
+        return ModelSignature(params=ParamSchema([spec]))
+    declared = [p for p in (signature.params.params if signature.params else [])
+                if p.name != TRAFFIC_PARAM]  # fmt: skip
+    return ModelSignature(signature.inputs, signature.outputs, ParamSchema([*declared, spec]))
 
 
 @contextmanager
@@ -168,6 +189,7 @@ def build_logging_model(
                     f"the model's input columns {sorted(taken)} clash with the prediction "
                     "log's own columns: rename them, or set deploy.prediction_log: null"
                 )
+        signature = with_traffic_param(signature)
         requirements = local / "requirements.txt"
         building = path.with_name(path.name + ".building")
         shutil.rmtree(building, ignore_errors=True)
