@@ -76,3 +76,25 @@ def test_main_writes_both_splits(in_tmp_project: Path, params):
     assert set(load_schema(in_tmp_project / "s.json").features) == set(
         pd.read_csv("out/test.csv").columns
     ) - {params.data.target}
+
+
+def test_semicolon_csv_with_decimal_commas_is_read_as_numbers(tmp_path: Path, params):
+    # Given a European export: ';' between fields, ',' as the decimal mark
+    path = tmp_path / "data.csv"
+    path.write_text(
+        f"surface;city;{params.data.target}\n"
+        + "".join(f"{12 + i},5;{'paris' if i % 2 else 'lyon'};{i % 2}\n" for i in range(30)),
+        encoding="utf-8",
+    )
+    loaded = ingest.load_source(str(path), params.problem_type, params.data.target)
+    assert list(loaded.columns) == ["surface", "city", params.data.target]
+    assert loaded["surface"].dtype == "float64" and loaded["surface"].iloc[0] == 12.5
+
+
+def test_a_file_read_as_one_column_names_the_separator_it_saw(tmp_path: Path, params):
+    from {{ cookiecutter.package_name }}.config import ReadParams
+
+    path = tmp_path / "data.csv"
+    path.write_text(f"a;b;{params.data.target}\n1;2;0\n3;4;1\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match="header contains ';': set data.read.sep"):
+        ingest.load_source(str(path), params.problem_type, params.data.target, ReadParams(sep=","))
