@@ -203,6 +203,9 @@ def life(tmp_path_factory: pytest.TempPathFactory):
         url = first.stdout.strip().splitlines()[-1]
         body = rows_payload(project)
         steps["first"] = {"result": first, "seconds": seconds, "url": url}
+        # make deploy has checked the server with probe rows; no client has sent anything yet
+        log_dir = project / "logs" / "predictions"
+        steps["first"]["logged"] = sum(len(pd.read_csv(p)) for p in log_dir.glob("*.csv"))
         steps["first"]["answer"] = post(url, body)
         steps["bad"] = {
             "wrong_columns": post(url, b'{"dataframe_split": {"columns": ["x"], "data": [[1]]}}'),
@@ -282,6 +285,12 @@ def test_bad_input_gets_a_clear_4xx_and_the_service_stays_up(life):
         assert json.loads(text)["message"], case
     assert "valid JSON" in bad["malformed"][2]
     assert bad["after"][0] == 200
+
+
+def test_the_deploys_own_probe_requests_are_not_logged_as_traffic(life):
+    # `make monitor CURRENT=logs/predictions` must measure clients, not the deploy's checks
+    assert life["first"]["result"].returncode == 0
+    assert life["first"]["logged"] == 0
 
 
 def test_served_predictions_are_logged_with_their_version(life):

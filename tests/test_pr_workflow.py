@@ -118,15 +118,30 @@ def test_good_pr_succeeds_and_posts_one_sticky_comment(good_pr):
     assert calls[0]["token"], "cml needs the token to comment"
 
 
+def flat(values: dict, prefix: str = "") -> dict:
+    """metrics.json as `dvc metrics diff` names its keys: nested keys joined by dots."""
+    found = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            found.update(flat(value, f"{prefix}{key}."))
+        else:
+            found[f"{prefix}{key}"] = value
+    return found
+
+
 def test_good_pr_report_compares_every_metric_with_main(good_pr):
     repo, result = good_pr
     markdown = result.calls("cml")[0]["markdown"]
     assert markdown.startswith("## Model report: `tune-c` vs `main`")
-    main_metrics = json.loads(git(repo, "show", "origin/main:reports/metrics.json"))
+    main_metrics = flat(json.loads(git(repo, "show", "origin/main:reports/metrics.json")))
     rows = metric_rows(markdown)
     assert set(rows) == set(main_metrics)
+    # The evaluate stage's own keys: which class the binary scores are about, rows per class.
+    assert rows["positive_label"][:2] == ("0", "0")
+    assert "about the positive class `0`." in markdown
     changed = 0
-    for name, main_value in main_metrics.items():
+    scores = {k: v for k, v in main_metrics.items() if k not in {"average", "positive_label"}}
+    for name, main_value in scores.items():
         base, pr, change = rows[name]
         assert base == f"{main_value:.6g}"
         expected = float(pr) - main_value

@@ -94,6 +94,14 @@ def test_untracked_message_says_what_to_git_add_in_one_line():
     )
 
 
+def test_untracked_data_is_added_with_dvc_not_git():
+    assert untracked_message(["data/raw/dataset.csv", "expectations/suite.json"]) == (
+        "data/raw/dataset.csv, expectations/suite.json are not tracked by git: run "
+        "`dvc add data/raw/dataset.csv && git add data/raw/dataset.csv.dvc` then "
+        "`git add expectations/suite.json` (DVC experiments only see tracked files)"
+    )
+
+
 # ---------------------------------------------------------------- after: ranked table
 
 

@@ -13,6 +13,7 @@ from .cli import PipelineError
 
 SEPARATORS = ",;\t|"
 DECIMAL_COMMA = re.compile(r"(^|;)\s*-?\d+,\d+\s*(;|$)", re.MULTILINE)
+DECIMAL_NUMBER = r"^\s*(-?\d+),(\d+)\s*$"
 SAMPLE_BYTES = 64 * 1024
 
 
@@ -55,6 +56,17 @@ def read_raw_csv(path: Path, sep: str | None = None, decimal: str | None = None)
                 f"data.source {str(path)!r} was read as one column but its header contains "
                 f"{seen[0]}: set data.read.sep in params.yaml to that separator"
             )
+    return frame
+
+
+def read_text_csv(path: Path) -> pd.DataFrame:
+    """Every value as text (typed afterwards by the schema), separator and decimal mark
+    sniffed as for the raw data, so a batch exported like the training data reads the same."""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        sep, decimal = sniff(handle.read(SAMPLE_BYTES))
+    frame = pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig")
+    if decimal == ",":
+        frame = frame.apply(lambda column: column.str.replace(DECIMAL_NUMBER, r"\1.\2", regex=True))
     return frame
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 from . import schema as schemas
 from .cli import PipelineError, run
 from .config import HIGHER_IS_BETTER, MonitorParams, ProblemType, load_params
-from .data import file_md5
+from .data import file_md5, read_text_csv
 from .metrics import METRICS
 
 EXIT_OK = 0
@@ -125,8 +125,9 @@ def read_table(path: Path) -> pd.DataFrame:
         if DATA_SUFFIXES[path.suffix.lower()] == "parquet":
             return pd.read_parquet(path)
         # Text, typed afterwards from the schema (schema.conform), as ingest's CSV reading
-        # treats missing values: "True" stays a boolean's text, "007" a category's.
-        return pd.read_csv(path, dtype=str)
+        # treats missing values: "True" stays a boolean's text, "007" a category's; ';' and
+        # decimal commas are sniffed as for the raw data.
+        return read_text_csv(path)
     except pd.errors.EmptyDataError:
         raise PipelineError(f"{path} is empty (no header, no rows)") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:

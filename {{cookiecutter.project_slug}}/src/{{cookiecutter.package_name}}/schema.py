@@ -214,10 +214,12 @@ def date_format(values: pd.Series) -> str | None:
         return None
     best, share = None, 0.0
     for dayfirst in (False, True):
-        guessed = guess_datetime_format(text.iloc[0], dayfirst=dayfirst)
-        if guessed is None or not all(part in guessed for part in ("%d", "%m")):
-            continue
-        parsed = pd.to_datetime(text, format=guessed, errors="coerce")
+        with warnings.catch_warnings():  # pandas warns when the day-first reading fits
+            warnings.simplefilter("ignore")
+            guessed = guess_datetime_format(text.iloc[0], dayfirst=dayfirst)
+            if guessed is None or not all(part in guessed for part in ("%d", "%m")):
+                continue
+            parsed = pd.to_datetime(text, format=guessed, errors="coerce")
         if parsed.notna().mean() > share:
             best, share = guessed, parsed.notna().mean()
     return best if share >= DATE_SHARE else None
@@ -260,7 +262,8 @@ def decide(name: str, values: pd.Series) -> Column:
         return Column(DATETIME, f"dates ({fmt})", format=fmt)
     if len(present) >= MIN_IDENTIFIER_ROWS and distinct >= IDENTIFIER_SHARE * len(present):
         return Column(
-            IDENTIFIER, f"mostly-unique text ({distinct} distinct in {len(present)} rows)"
+            IDENTIFIER,
+            f"mostly-unique text: IDs, names or free text ({distinct} in {len(present)} rows)",
         )
     return Column(CATEGORICAL, f"text, {distinct} distinct values")
 

@@ -94,10 +94,19 @@ def untracked(paths: Sequence[str], cwd: Path = Path()) -> list[str]:
 
 
 def untracked_message(names: Sequence[str]) -> str:
-    """One line: what to `git add` before experiments can run."""
+    """One line: what to add before experiments can run. Data goes to DVC (`dvc add`, then
+    `git add` its .dvc file); code and the suite go to git."""
     verb = "is" if len(names) == 1 else "are"
+    data = [n for n in names if n.startswith("data/") and not n.endswith(".dvc")]
+    files = [n for n in names if n not in data]
+    steps = []
+    if data:
+        dvc_files = " ".join(f"{n}.dvc" for n in data)
+        steps.append(f"`dvc add {' '.join(data)} && git add {dvc_files}`")
+    if files:
+        steps.append(f"`git add {' '.join(files)}`")
     return (
-        f"{', '.join(names)} {verb} not tracked by git: run `git add {' '.join(names)}` "
+        f"{', '.join(names)} {verb} not tracked by git: run {' then '.join(steps)} "
         "(DVC experiments only see tracked files)"
     )
 
@@ -111,6 +120,7 @@ class Experiment:
     params: dict[str, Any] = field(default_factory=dict)
     metric: float | None = None
     baseline: bool = False
+    error: bool = False
 
 
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -131,7 +141,7 @@ def _experiment(entry: Mapping[str, Any], name: str, metric: str) -> Experiment:
         params.update(_flatten((content or {}).get("data") or {}, prefix))
     values = ((data.get("metrics") or {}).get(METRICS_FILE) or {}).get("data") or {}
     value = values.get(metric) if not entry.get("error") else None
-    return Experiment(name=name, params=params, metric=value)
+    return Experiment(name=name, params=params, metric=value, error=bool(entry.get("error")))
 
 
 def experiments(show: Sequence[Mapping[str, Any]], metric: str) -> list[Experiment]:
@@ -186,7 +196,10 @@ def ranked_table(ranked: Sequence[Experiment], keys: Sequence[str], metric: str)
     rows = [["experiment", *(headers[k] for k in keys), metric]]
     for e in ranked:
         values = [_fit(yaml_value(e.params.get(k)), CELL) for k in keys]
-        score = "failed" if e.metric is None else f"{e.metric:.6g}"
+        if e.metric is not None:
+            score = f"{e.metric:.6g}"
+        else:  # a baseline whose metrics are not committed did not fail
+            score = "failed" if e.error or not e.baseline else "not committed"
         rows.append([f"{e.name} (baseline)" if e.baseline else e.name, *values, score])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [

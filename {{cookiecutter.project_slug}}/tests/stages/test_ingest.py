@@ -98,3 +98,16 @@ def test_a_file_read_as_one_column_names_the_separator_it_saw(tmp_path: Path, pa
     path.write_text(f"a;b;{params.data.target}\n1;2;0\n3;4;1\n", encoding="utf-8")
     with pytest.raises(PipelineError, match="header contains ';': set data.read.sep"):
         ingest.load_source(str(path), params.problem_type, params.data.target, ReadParams(sep=","))
+
+
+def test_a_batch_exported_like_the_data_is_read_the_same_as_text(tmp_path: Path):
+    # make monitor reads production batches as text (the schema types them): ';' and decimal
+    # commas are sniffed there too, and "007" stays "007"
+    from {{ cookiecutter.package_name }}.data import read_text_csv
+
+    path = tmp_path / "batch.csv"
+    path.write_text("surface;code;member\n12,5;007;yes\n3;010;no\n", encoding="utf-8")
+    batch = read_text_csv(path)
+    assert batch.to_dict("list") == {
+        "surface": ["12.5", "3"], "code": ["007", "010"], "member": ["yes", "no"],
+    }  # fmt: skip
