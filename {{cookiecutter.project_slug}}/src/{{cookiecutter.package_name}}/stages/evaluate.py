@@ -190,8 +190,20 @@ def draw_plots(
                 ax.legend(fontsize="small", loc="lower right" if key == "roc" else "lower left")
                 title = f"{title}s, one vs rest"
             else:
-                ax.plot(tables[key][x], tables[key][y])
+                table = tables[key]
+                if key == "roc":
+                    label = f"AUC {skm.auc(table[x], table[y]):.3f}"
+                else:  # scikit-learn's average_precision_score, from the curve's points
+                    recall, precision = table[x].to_numpy(), table[y].to_numpy()
+                    label = f"average precision {-np.sum(np.diff(recall) * precision[:-1]):.3f}"
+                ax.plot(table[x], table[y], label=label)
+                if key == "precision_recall":  # lowest threshold: every row called positive
+                    prevalence = float(table[y].iloc[0])
+                    ax.axhline(prevalence, color="grey", linestyle=":", label="chance")
+                ax.legend(fontsize="small", loc="lower right" if key == "roc" else "lower left")
                 title = f"{title} ({subject})" if subject else title
+            if key == "roc":
+                ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
             ax.set(xlabel=x, ylabel=y, xlim=(0, 1), ylim=(0, 1.02))
             ax.set_title(title, fontsize="medium")
             save(fig, name)
