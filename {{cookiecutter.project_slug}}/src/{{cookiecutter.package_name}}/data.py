@@ -28,12 +28,16 @@ def sniff(sample: str) -> tuple[str, str]:
     return separator, decimal
 
 
+def sniff_file(path: Path) -> tuple[str, str]:
+    """sniff() on the first SAMPLE_BYTES of a file."""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        return sniff(handle.read(SAMPLE_BYTES))
+
+
 def read_raw_csv(path: Path, sep: str | None = None, decimal: str | None = None) -> pd.DataFrame:
     """A user's CSV: separator and decimal mark sniffed unless given (data.read in params.yaml);
     PipelineError with a hint when the file is empty or seems split on the wrong character."""
-    with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        sample = handle.read(SAMPLE_BYTES)
-    sniffed_sep, sniffed_decimal = sniff(sample)
+    sniffed_sep, sniffed_decimal = sniff_file(path)
     sep, decimal = sep or sniffed_sep, decimal or sniffed_decimal
     try:
         frame = pd.read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
@@ -62,8 +66,7 @@ def read_raw_csv(path: Path, sep: str | None = None, decimal: str | None = None)
 def read_text_csv(path: Path) -> pd.DataFrame:
     """Every value as text (typed afterwards by the schema), separator and decimal mark
     sniffed as for the raw data, so a batch exported like the training data reads the same."""
-    with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        sep, decimal = sniff(handle.read(SAMPLE_BYTES))
+    sep, decimal = sniff_file(path)
     frame = pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig")
     if decimal == ",":
         frame = frame.apply(lambda column: column.str.replace(DECIMAL_NUMBER, r"\1.\2", regex=True))

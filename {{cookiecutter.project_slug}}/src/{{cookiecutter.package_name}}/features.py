@@ -43,7 +43,7 @@ class NumericColumns(_Columns):
         frame = self._frame(X)
         tokens = self.placeholders or {}
         return np.column_stack(
-            [parse_numbers(frame[c], c, dict.fromkeys(tokens.get(c, []), 0)) for c in self.columns_]
+            [parse_numbers(frame[c], c, tokens.get(c, ())) for c in self.columns_]
         ).astype(float)
 
 

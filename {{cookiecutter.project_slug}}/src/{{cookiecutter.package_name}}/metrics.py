@@ -103,6 +103,19 @@ def scorer(
     return score
 
 
+def rows_per_class(actual: Any, classes: Sequence[Any]) -> dict[Any, int]:
+    """Rows of each class among `actual`, in `classes` order (0 for a class that has none):
+    what classification metrics on these rows rest on."""
+    actual = np.asarray(actual)
+    return {label: int(np.sum(actual == label)) for label in classes}
+
+
+def scarce(counts: dict[Any, int], min_rows: int) -> dict[Any, int]:
+    """The classes with fewer than `min_rows` rows (evaluate.min_class_rows): too few for
+    precision, recall, f1 or roc_auc to mean anything."""
+    return {label: n for label, n in counts.items() if n < min_rows}
+
+
 def model_output(model: Any, features: Any, name: str) -> np.ndarray:
     return model.predict_proba(features) if METRICS[name].needs_scores else model.predict(features)
 

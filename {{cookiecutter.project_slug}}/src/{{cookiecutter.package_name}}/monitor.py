@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,12 +184,6 @@ def read_current(
 # ------------------------------------------------------------------------ checking the data
 
 
-def bad_value_errors() -> tuple[type[Exception], ...]:
-    """What schema.conform raises on a value that does not fit (MLflow's 400 when loaded)."""
-    exceptions = sys.modules.get("mlflow.exceptions")
-    return (schemas.SchemaError, *([exceptions.MlflowException] if exceptions else []))
-
-
 def conform(
     current: pd.DataFrame, schema: schemas.Schema, keep: Sequence[str] = ()
 ) -> pd.DataFrame:
@@ -204,7 +197,7 @@ def conform(
         )
     try:
         return schemas.conform(current, schema, keep=tuple(c for c in keep if c in current))
-    except bad_value_errors() as exc:
+    except schemas.SchemaError as exc:  # under MLflow also an MlflowException (its .message)
         raise PipelineError(f"current data: {getattr(exc, 'message', exc)}") from None
 
 

@@ -32,7 +32,7 @@ from . import metrics, tracking
 from .cli import PipelineError, run
 from .config import Params, PromoteParams, load_params
 from .data import file_md5, split_target
-from .schema import Schema, SchemaError, load_schema, read_frame
+from .schema import Schema, SchemaError, load_schema, plain, read_frame
 
 CHAMPION = "champion"
 PREVIOUS = "previous-champion"
@@ -132,21 +132,17 @@ def paired_bootstrap(
     )
 
 
-def rows_per_class(actual: np.ndarray, classes: Sequence[Any]) -> dict[str, int]:
-    """Test rows of each class, in `classes` order (0 for a class the split lacks)."""
-    return {str(label): int(np.sum(actual == label)) for label in classes}
-
-
 def scarce_classes(
     actual: np.ndarray, classes: Sequence[Any], min_rows: int, metric: str
 ) -> str | None:
     """Why the test split cannot judge `metric` (a class with fewer than `min_rows` rows:
     evaluate.min_class_rows), or None when every class has enough rows."""
-    counts = [(label, int(np.sum(actual == label))) for label in classes]
-    few = [(label, n) for label, n in counts if n < min_rows]
+    few = metrics.scarce(metrics.rows_per_class(actual, classes), min_rows)
     if not few:
         return None
-    held = ", ".join(f"{n} row{'' if n == 1 else 's'} of class {label!r}" for label, n in few)
+    held = ", ".join(
+        f"{n} row{'' if n == 1 else 's'} of class {label!r}" for label, n in few.items()
+    )
     return (
         f"the test split holds {held} (< evaluate.min_class_rows {min_rows}): too few "
         f"examples to judge {metric}; add data or lower the setting"
@@ -393,11 +389,6 @@ def load_version(name: str, version: str) -> Any:
     return mlflow.sklearn.load_model(f"models:/{name}/{version}")
 
 
-def plain(label: Any) -> Any:
-    """A class label as a Python value (numpy's 1 prints as np.int64(1))."""
-    return label.item() if isinstance(label, np.generic) else label
-
-
 def promote(
     params: Params,
     run_info: dict[str, Any],
@@ -492,7 +483,11 @@ def promote(
             resamples_requested=None if comparison is None else comparison.requested,
             resamples_scored=None if comparison is None else comparison.scored,
             test_rows=len(actual),
-            test_rows_per_class=rows_per_class(actual, known) if classification else None,
+            test_rows_per_class={
+                str(label): n for label, n in metrics.rows_per_class(actual, known).items()
+            }
+            if classification
+            else None,
             min_class_rows=params.evaluate.min_class_rows if classification else None,
             gate=gate.model_dump(),
             trigger=trigger(),

@@ -29,7 +29,7 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -366,14 +366,15 @@ def infer_target(labels: pd.Series, problem_type: str, positive_label: Any = Non
         return Target(name, dtype)
     typed = read_labels(labels, Target(name, dtype))
     counts = typed.value_counts()
-    classes = sorted(_plain(label) for label in counts.index)
-    counts = {_plain(label): int(n) for label, n in counts.items()}
+    classes = sorted(plain(label) for label in counts.index)
+    counts = {plain(label): int(n) for label, n in counts.items()}
     positive = positive_class(classes, counts, positive_label) if len(classes) == 2 else None
     return Target(name, dtype, classes, positive)
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (JSON-friendly; numpy's 1 prints as np.int64(1))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def infer_schema(
@@ -447,7 +448,7 @@ def parse_booleans(values: pd.Series, name: str) -> pd.Series:
     return parsed.astype(object).where(~missing, None)
 
 
-def parse_numbers(values: pd.Series, name: str, placeholders: Mapping[str, int]) -> pd.Series:
+def parse_numbers(values: pd.Series, name: str, placeholders: Collection[str]) -> pd.Series:
     """float64; the column's known placeholders become missing, other text raises."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")

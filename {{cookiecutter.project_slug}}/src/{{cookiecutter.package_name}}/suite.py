@@ -17,7 +17,7 @@ from pandas.api import types
 
 from .cli import run
 from .config import ProblemType, load_params
-from .schema import decisions_table, load_schema, read_frame
+from .schema import decisions_table, load_schema, plain, read_frame
 
 NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 TEXT_TYPES = ["object", "str", "string", "category"]
@@ -27,11 +27,6 @@ DATETIME_TYPES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetim
 
 def _expectation(kind: str, why: str, **kwargs: Any) -> dict[str, Any]:
     return {"type": kind, "kwargs": kwargs, "meta": {"why": why}}
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars -> JSON-friendly Python values."""
-    return value.item() if hasattr(value, "item") else value
 
 
 def column_expectations(
@@ -91,7 +86,7 @@ def column_expectations(
                 if not is_label
                 else "an unknown class label means mislabelled or mixed data",
                 column=name,
-                value_set=sorted(_plain(value) for value in values.unique()),
+                value_set=sorted(plain(value) for value in values.unique()),
             )
         )
     elif types.is_numeric_dtype(series) and not types.is_bool_dtype(series) and distinct:

@@ -120,12 +120,12 @@ def evidence(
     """What the classification metrics rest on: which class is positive (binary) or how they
     average, the test rows per class, and a warning when a class has fewer than
     min_class_rows rows (promotion refuses such evidence)."""
-    counts = {str(label): int((actual == label).sum()) for label in classes}
+    counts = {str(label): n for label, n in metrics.rows_per_class(actual, classes).items()}
     found: dict[str, Any] = {"average": metrics.averaging(classes)}
     if len(classes) == 2:
         found["positive_label"] = positive_label
     found["test_rows_per_class"] = counts
-    small = {label: n for label, n in counts.items() if n < min_class_rows}
+    small = metrics.scarce(counts, min_class_rows)
     if small:
         named = ", ".join(f"{n} row(s) of class {label!r}" for label, n in small.items())
         found["warning"] = (
