@@ -25,15 +25,17 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # requirements-nodeps.txt: hash-pinned packages installed without their dependencies.
-$(STAMP): requirements-dev.lock requirements-nodeps.txt
+$(STAMP): requirements-dev.lock requirements-nodeps.txt pyproject.toml
 	@echo "Creating $(VENV) (uv, or pip when uv cannot be installed)"
 	"$(PYTHON)" -m venv "$(VENV)"
 	@if "$(BIN)/python" -m pip install --quiet "uv>=0.8"; then \
 	  "$(BIN)/uv" pip install --quiet --python "$(BIN)/python" -r requirements-dev.lock; \
 	  "$(BIN)/uv" pip install --quiet --python "$(BIN)/python" --no-deps --require-hashes -r requirements-nodeps.txt; \
+	  "$(BIN)/uv" pip install --quiet --python "$(BIN)/python" --no-deps -e .; \
 	else \
 	  "$(BIN)/python" -m pip install --quiet -r requirements-dev.lock; \
 	  "$(BIN)/python" -m pip install --quiet --no-deps --require-hashes -r requirements-nodeps.txt; \
+	  "$(BIN)/python" -m pip install --quiet --no-deps -e .; \
 	fi
 	@touch "$@"
 
@@ -63,7 +65,7 @@ test-fast: $(STAMP) ## Run the suite without the slow end-to-end tests
 
 # Explicit paths: the template directory holds a Jinja pyproject.toml ruff cannot parse
 # (rendered projects are linted by the tests instead).
-LINT_PATHS := hooks scripts tests benchmarks actions .github
+LINT_PATHS := src hooks scripts tests benchmarks actions .github
 
 lint: $(STAMP) ## Lint this repository's Python
 	ruff check $(LINT_PATHS)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.config import Params, load_params
-from {{ cookiecutter.package_name }}.stages.ingest import load_demo
+from {{ cookiecutter.package_name }}.data import load_demo
 
 PROJECT = Path(__file__).resolve().parent.parent
 

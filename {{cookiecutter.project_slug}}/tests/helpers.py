@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from gitops_ml.schema import Schema, infer_schema
+from gitops_ml.tables import split_target
 
 from {{ cookiecutter.package_name }}.config import Params
-from {{ cookiecutter.package_name }}.data import split_target
-from {{ cookiecutter.package_name }}.schema import Schema, infer_schema
 from {{ cookiecutter.package_name }}.stages import featurize, train
 
 

@@ -1,91 +1,48 @@
-"""Small I/O helpers shared by the stages."""
+"""Where this project's raw data comes from: the bundled demo data or the CSV at data.source.
+
+Edit `load_source` to read from elsewhere (a database, an API, several files): ingest only
+needs one DataFrame holding the input columns and the target.
+"""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import re
 from pathlib import Path
 
 import pandas as pd
+from gitops_ml.errors import PipelineError
+from gitops_ml.tables import read_raw_csv
+from sklearn.datasets import load_breast_cancer, load_diabetes
 
-from .cli import PipelineError
+from .config import ProblemType, ReadParams
 
-SEPARATORS = ",;\t|"
-DECIMAL_COMMA = re.compile(r"(^|;)\s*-?\d+,\d+\s*(;|$)", re.MULTILINE)
-DECIMAL_NUMBER = r"^\s*(-?\d+),(\d+)\s*$"
-SAMPLE_BYTES = 64 * 1024
-
-
-def sniff(sample: str) -> tuple[str, str]:
-    """(separator, decimal mark) of a CSV from its first lines: `,` `;` tab or `|`, and `,`
-    as the decimal mark when `;` separates fields that hold numbers like 3,5."""
-    try:
-        separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
-    except csv.Error:
-        separator = ","
-    decimal = "," if separator == ";" and DECIMAL_COMMA.search(sample) else "."
-    return separator, decimal
+DEMO = "demo"
 
 
-def sniff_file(path: Path) -> tuple[str, str]:
-    """sniff() on the first SAMPLE_BYTES of a file."""
-    with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        return sniff(handle.read(SAMPLE_BYTES))
+def load_demo(problem_type: ProblemType, target: str) -> pd.DataFrame:
+    """scikit-learn's bundled data (no network): breast cancer or diabetes."""
+    loader = load_breast_cancer if problem_type == "classification" else load_diabetes
+    bunch = loader(as_frame=True)
+    frame = bunch.frame.rename(columns={"target": target})
+    return frame
 
 
-def read_raw_csv(path: Path, sep: str | None = None, decimal: str | None = None) -> pd.DataFrame:
-    """A user's CSV: separator and decimal mark sniffed unless given (data.read in params.yaml);
-    PipelineError with a hint when the file is empty or seems split on the wrong character."""
-    sniffed_sep, sniffed_decimal = sniff_file(path)
-    sep, decimal = sep or sniffed_sep, decimal or sniffed_decimal
-    try:
-        frame = pd.read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise PipelineError(f"data.source {str(path)!r} is empty") from None
-    except pd.errors.ParserError as exc:
+def load_source(
+    source: str, problem_type: ProblemType, target: str, read: ReadParams | None = None
+) -> pd.DataFrame:
+    """The raw data named by data.source, with a clear error when it is unusable."""
+    if source == DEMO:
+        return load_demo(problem_type, target)
+    path = Path(source)
+    if not path.is_file():
         raise PipelineError(
-            f"data.source {str(path)!r} cannot be read with separator {sep!r}: {exc}; set "
-            "data.read.sep in params.yaml"
-        ) from None
-    if frame.empty:
-        raise PipelineError(f"data.source {str(path)!r} has a header but no rows")
-    if frame.shape[1] == 1:
-        header = str(frame.columns[0])
-        seen = [
-            name for char, name in ((";", "';'"), ("\t", "tab"), ("|", "'|'")) if char in header
-        ]
-        if seen:
-            raise PipelineError(
-                f"data.source {str(path)!r} was read as one column but its header contains "
-                f"{seen[0]}: set data.read.sep in params.yaml to that separator"
-            )
+            f"data.source {source!r} does not exist: put your CSV there "
+            "(then 'dvc add' it) or set data.source in params.yaml"
+        )
+    read = read or ReadParams()
+    frame = read_raw_csv(path, sep=read.sep, decimal=read.decimal)
+    if target not in frame.columns:
+        raise PipelineError(
+            f"data.source {source!r} has no target column {target!r} "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
     return frame
-
-
-def read_text_csv(path: Path) -> pd.DataFrame:
-    """Every value as text (typed afterwards by the schema), separator and decimal mark
-    sniffed as for the raw data, so a batch exported like the training data reads the same."""
-    sep, decimal = sniff_file(path)
-    frame = pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig")
-    if decimal == ",":
-        frame = frame.apply(lambda column: column.str.replace(DECIMAL_NUMBER, r"\1.\2", regex=True))
-    return frame
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
-
-
-def split_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
-    return frame.drop(columns=[target]), frame[target]
-
-
-def file_md5(path: Path) -> str:
-    """The MD5 DVC records for a file in dvc.lock: the data version of that file."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gitops_ml.suite import build_suite
 
 from {{ cookiecutter.package_name }}.stages.validate import validate_splits
-from {{ cookiecutter.package_name }}.suite import build_suite
 
 SUITE = Path(__file__).resolve().parents[2] / "expectations" / "suite.json"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from gitops_ml.tables import split_target
 
-from {{ cookiecutter.package_name }}.data import split_target
 from {{ cookiecutter.package_name }}.stages import evaluate, ingest
 
 from ..helpers import fit_pipeline

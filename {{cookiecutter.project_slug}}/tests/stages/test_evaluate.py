@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.config import METRICS_BY_PROBLEM
+from gitops_ml.params import METRICS_BY_PROBLEM
+
 from {{ cookiecutter.package_name }}.stages import evaluate
 
 from ..helpers import fit_pipeline

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from gitops_ml.errors import PipelineError
+from gitops_ml.schema import load_schema
 
-from {{ cookiecutter.package_name }}.cli import PipelineError
-from {{ cookiecutter.package_name }}.schema import load_schema
+from {{ cookiecutter.package_name }}.data import load_source
 from {{ cookiecutter.package_name }}.stages import ingest
 
 
@@ -39,35 +40,35 @@ def test_demo_has_the_target_column(demo_frame, params):
 def test_csv_source_is_read_as_is(tmp_path: Path, mixed_frame, params):
     path = tmp_path / "data.csv"
     mixed_frame.to_csv(path, index=False)
-    loaded = ingest.load_source(str(path), params.problem_type, params.data.target)
+    loaded = load_source(str(path), params.problem_type, params.data.target)
     assert list(loaded.columns) == list(mixed_frame.columns)
     assert len(loaded) == len(mixed_frame)
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path, params):
     with pytest.raises(PipelineError, match="does not exist"):
-        ingest.load_source(str(tmp_path / "nope.csv"), params.problem_type, params.data.target)
+        load_source(str(tmp_path / "nope.csv"), params.problem_type, params.data.target)
 
 
 def test_empty_file_is_a_clear_error(tmp_path: Path, params):
     path = tmp_path / "empty.csv"
     path.write_text("", encoding="utf-8")
     with pytest.raises(PipelineError, match="is empty"):
-        ingest.load_source(str(path), params.problem_type, params.data.target)
+        load_source(str(path), params.problem_type, params.data.target)
 
 
 def test_header_only_file_is_a_clear_error(tmp_path: Path, params):
     path = tmp_path / "header.csv"
     path.write_text(f"a,b,{params.data.target}\n", encoding="utf-8")
     with pytest.raises(PipelineError, match="no rows"):
-        ingest.load_source(str(path), params.problem_type, params.data.target)
+        load_source(str(path), params.problem_type, params.data.target)
 
 
 def test_missing_target_column_is_named(tmp_path: Path, mixed_frame, params):
     path = tmp_path / "data.csv"
     mixed_frame.drop(columns=[params.data.target]).to_csv(path, index=False)
     with pytest.raises(PipelineError, match=f"no target column '{params.data.target}'"):
-        ingest.load_source(str(path), params.problem_type, params.data.target)
+        load_source(str(path), params.problem_type, params.data.target)
 
 
 def test_main_writes_both_splits(in_tmp_project: Path, params):
@@ -86,7 +87,7 @@ def test_semicolon_csv_with_decimal_commas_is_read_as_numbers(tmp_path: Path, pa
         + "".join(f"{12 + i},5;{'paris' if i % 2 else 'lyon'};{i % 2}\n" for i in range(30)),
         encoding="utf-8",
     )
-    loaded = ingest.load_source(str(path), params.problem_type, params.data.target)
+    loaded = load_source(str(path), params.problem_type, params.data.target)
     assert list(loaded.columns) == ["surface", "city", params.data.target]
     assert loaded["surface"].dtype == "float64" and loaded["surface"].iloc[0] == 12.5
 
@@ -97,13 +98,13 @@ def test_a_file_read_as_one_column_names_the_separator_it_saw(tmp_path: Path, pa
     path = tmp_path / "data.csv"
     path.write_text(f"a;b;{params.data.target}\n1;2;0\n3;4;1\n", encoding="utf-8")
     with pytest.raises(PipelineError, match="header contains ';': set data.read.sep"):
-        ingest.load_source(str(path), params.problem_type, params.data.target, ReadParams(sep=","))
+        load_source(str(path), params.problem_type, params.data.target, ReadParams(sep=","))
 
 
 def test_a_batch_exported_like_the_data_is_read_the_same_as_text(tmp_path: Path):
     # make monitor reads production batches as text (the schema types them): ';' and decimal
     # commas are sniffed there too, and "007" stays "007"
-    from {{ cookiecutter.package_name }}.data import read_text_csv
+    from gitops_ml.tables import read_text_csv
 
     path = tmp_path / "batch.csv"
     path.write_text("surface;code;member\n12,5;007;yes\n3;010;no\n", encoding="utf-8")

@@ -9,9 +9,10 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from gitops_ml import tracking
+from gitops_ml.tables import split_target
 
 from {{ cookiecutter.package_name }}.config import MODELS_BY_PROBLEM
-from {{ cookiecutter.package_name }}.data import split_target
 from {{ cookiecutter.package_name }}.stages import featurize, ingest, train
 
 
@@ -71,7 +72,7 @@ def test_main_saves_model_and_mlflow_run(in_tmp_project: Path, params):
 
     local = Path(mlflow.artifacts.download_artifacts(info["model_uri"]))
     requirements = (local / "requirements.txt").read_text(encoding="utf-8").split()
-    assert requirements == [f"{name}=={version(name)}" for name in train.MODEL_REQUIREMENTS]
+    assert requirements == [f"{name}=={version(name)}" for name in tracking.MODEL_REQUIREMENTS]
     loaded = mlflow.pyfunc.load_model(info["model_uri"])
     assert len(loaded.predict(pd.read_csv("train.csv").drop(columns=params.data.target))) > 0
 
@@ -104,7 +105,8 @@ def test_served_model_reads_booleans_dates_and_missing_numbers(tmp_path: Path, m
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     schema = schema_of(frame, params)
     example, _ = split_target(frame.head(5), params.data.target)
-    info = train.log_to_mlflow(fit_pipeline(frame, params), example, params, {}, schema)
+    model = fit_pipeline(frame, params)
+    info = tracking.log_model(model, example, "serving", train.flat_params(params), {}, schema)
     client = TestClient(init(load_model(info["model_uri"])))
 
     def answer(tenure, member, signup="2024-03-01"):

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from gitops_ml.errors import PipelineError
+from gitops_ml.suite import build_suite
 
-from {{ cookiecutter.package_name }}.cli import PipelineError
 from {{ cookiecutter.package_name }}.stages import validate
-from {{ cookiecutter.package_name }}.suite import build_suite
 
 from ..helpers import schema_of
 

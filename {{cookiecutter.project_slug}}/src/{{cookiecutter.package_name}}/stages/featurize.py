@@ -9,16 +9,9 @@ from pathlib import Path
 
 import joblib
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-from ..cli import PipelineError, run
-from ..config import FeaturizeParams, load_params
-from ..data import split_target
-from ..features import BooleanColumns, DateParts, NumericColumns, TextColumns
-from ..schema import (
+from gitops_ml.errors import PipelineError, run
+from gitops_ml.features import BooleanColumns, DateParts, NumericColumns, TextColumns
+from gitops_ml.schema import (
     BOOLEAN,
     CATEGORICAL,
     DATETIME,
@@ -28,6 +21,13 @@ from ..schema import (
     load_schema,
     read_frame,
 )
+from gitops_ml.tables import split_target
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from ..config import FeaturizeParams, load_params
 
 
 def build_preprocessor(params: FeaturizeParams, schema: Schema) -> ColumnTransformer:

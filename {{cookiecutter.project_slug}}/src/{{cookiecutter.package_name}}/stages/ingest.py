@@ -11,48 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from gitops_ml.errors import PipelineError, run
+from gitops_ml.schema import Schema, SchemaError, conform, infer_schema
+from gitops_ml.tables import write_csv
 from sklearn.model_selection import train_test_split
 
-from ..cli import PipelineError, run
-from ..config import DataParams, ProblemType, ReadParams, load_params
-from ..data import read_raw_csv, write_csv
-from ..schema import Schema, SchemaError, conform, infer_schema
+from ..config import DataParams, ProblemType, load_params
+from ..data import load_source
 
-DEMO = "demo"
 # A numeric target under `classification` with more distinct values than this looks like a
 # quantity to predict (regression), not a set of classes.
 MAX_NUMERIC_CLASSES = 20
-
-
-def load_demo(problem_type: ProblemType, target: str) -> pd.DataFrame:
-    """scikit-learn's bundled data (no network): breast cancer or diabetes."""
-    loader = load_breast_cancer if problem_type == "classification" else load_diabetes
-    bunch = loader(as_frame=True)
-    frame = bunch.frame.rename(columns={"target": target})
-    return frame
-
-
-def load_source(
-    source: str, problem_type: ProblemType, target: str, read: ReadParams | None = None
-) -> pd.DataFrame:
-    """The raw data named by data.source, with a clear error when it is unusable."""
-    if source == DEMO:
-        return load_demo(problem_type, target)
-    path = Path(source)
-    if not path.is_file():
-        raise PipelineError(
-            f"data.source {source!r} does not exist: put your CSV there "
-            "(then 'dvc add' it) or set data.source in params.yaml"
-        )
-    read = read or ReadParams()
-    frame = read_raw_csv(path, sep=read.sep, decimal=read.decimal)
-    if target not in frame.columns:
-        raise PipelineError(
-            f"data.source {source!r} has no target column {target!r} "
-            f"(columns: {', '.join(map(str, frame.columns))})"
-        )
-    return frame
 
 
 def labelled_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import joblib
 import pandas as pd
+from gitops_ml import tracking
+from gitops_ml.errors import run
+from gitops_ml.schema import load_schema, read_frame
+from gitops_ml.tables import file_md5, split_target
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -25,21 +28,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from .. import tracking
-from ..cli import run
 from ..config import Params, ProblemType, TrainParams, load_params
-from ..data import file_md5, split_target
-from ..schema import Schema, load_schema, read_frame, signature_types
-
-# What loading the logged model needs, pinned to the versions that trained it. Listed instead of
-# letting MLflow infer them: inference loads the model in a subprocess (about 10 s per logged
-# model) and picks up whatever else is installed (pytest, rich...).
-MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
-
-
-def model_requirements() -> list[str]:
-    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
-
 
 ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
     ("classification", "logistic_regression"): LogisticRegression,
@@ -71,13 +60,6 @@ def assemble(preprocessor: Any, estimator: BaseEstimator) -> Pipeline:
     return Pipeline([("preprocess", preprocessor), ("model", estimator)])
 
 
-def pipeline_types(model: Pipeline) -> list[str]:
-    """Types skops does not trust by default, found by serializing the model we just built."""
-    import skops.io
-
-    return sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
-
-
 def flat_params(params: Params) -> dict[str, Any]:
     return {
         "problem_type": params.problem_type,
@@ -86,68 +68,6 @@ def flat_params(params: Params) -> dict[str, Any]:
         **{f"{params.train.model}.{k}": v for k, v in params.train.hyperparameters().items()},
         **{f"featurize.{k}": v for k, v in params.featurize.model_dump().items()},
     }
-
-
-def signature(model: Pipeline, example: pd.DataFrame, schema: Schema) -> Any:
-    """The serving contract, from the column types decided at ingest (schema.signature_types):
-    numbers are double, so a missing value is accepted in any numeric column the model
-    imputes; booleans, dates and categories are text that the model's own parsers read."""
-    from mlflow.models import ModelSignature, infer_signature
-    from mlflow.types.schema import ColSpec
-    from mlflow.types.schema import Schema as MlflowSchema
-
-    inputs = MlflowSchema([ColSpec(kind, name) for name, kind in signature_types(schema).items()])
-    outputs = infer_signature(example, model.predict(example)).outputs
-    return ModelSignature(inputs=inputs, outputs=outputs)
-
-
-def serving_example(example: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Rows as a client sends them: numbers as float, everything else as text (or None)."""
-    types = signature_types(schema)
-    return pd.DataFrame(
-        {
-            name: example[name].astype("float64")
-            if kind == "double"
-            else example[name].astype("string").astype(object).where(example[name].notna(), None)
-            for name, kind in types.items()
-        }
-    )
-
-
-def log_to_mlflow(
-    model: Pipeline,
-    example: pd.DataFrame,
-    params: Params,
-    data_versions: dict[str, str],
-    schema: Schema,
-) -> dict[str, str]:
-    """Log params, lineage tags and the model (with signature and input example); the package
-    travels with the model (code_paths) since its transformers are steps of it."""
-    mlflow = tracking.configure(params.mlflow.experiment)
-    example = serving_example(example, schema)
-
-    with mlflow.start_run() as active:
-        mlflow.log_params(flat_params(params))
-        versions = {f"data_md5.{name}": md5 for name, md5 in data_versions.items()}
-        mlflow.set_tags({"git_commit": tracking.git_commit(), **versions})
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=signature(model, example, schema),
-            input_example=example.head(3),
-            code_paths=[str(Path(__file__).resolve().parents[1])],
-            # skops (MLflow's safe default) loads only types listed as trusted: list the
-            # ones this pipeline, built right here, is made of.
-            skops_trusted_types=pipeline_types(model),
-            pip_requirements=model_requirements(),
-        )
-        return {
-            "run_id": active.info.run_id,
-            "experiment_id": active.info.experiment_id,
-            "model_uri": info.model_uri,
-            "tracking_uri": tracking.tracking_uri(),
-            **versions,
-        }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -170,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     schema = load_schema(args.schema)
     raw_inputs, _ = split_target(read_frame(args.train, schema).head(5), params.data.target)
     versions = {"train": file_md5(args.train), "features": file_md5(args.features)}
-    run_info = log_to_mlflow(model, raw_inputs, params, versions, schema)
+    run_info = tracking.log_model(
+        model, raw_inputs, params.mlflow.experiment, flat_params(params), versions, schema
+    )
     args.run_info.write_text(json.dumps(run_info, indent=2) + "\n", encoding="utf-8")
     print(f"train: {params.train.model} on {len(features)} rows, MLflow run {run_info['run_id']}")
 

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from ..cli import PipelineError, run
-from ..schema import load_schema, read_frame
+from gitops_ml.errors import PipelineError, run
+from gitops_ml.schema import load_schema, read_frame
 
 EXAMPLES = 5
 

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from . import metrics, tracking
-from .cli import PipelineError, run
-from .config import Params, PromoteParams, load_params
-from .data import file_md5, split_target
+from .errors import PipelineError, run
+from .params import LibraryParams, PromoteParams, load_params
+from .tables import file_md5, split_target
 from .schema import Schema, SchemaError, load_schema, plain, read_frame
 
 CHAMPION = "champion"
@@ -337,7 +337,7 @@ def ensure_registered(client: Any, name: str) -> None:
         client.create_registered_model(name)
 
 
-def register_candidate(client: Any, name: str, run_info: dict[str, Any], params: Params) -> Any:
+def register_candidate(client: Any, name: str, run_info: dict[str, Any], params: LibraryParams) -> Any:
     """The model version for the candidate: reused when this model is already registered,
     re-logged from models/model.joblib when its run is not in this store (model restored
     from the DVC run-cache on a fresh CI machine)."""
@@ -355,12 +355,11 @@ def register_candidate(client: Any, name: str, run_info: dict[str, Any], params:
 
 
 def relog(
-    model: Any, example: pd.DataFrame, params: Params, data: dict[str, str], schema: Schema
+    model: Any, example: pd.DataFrame, params: LibraryParams, data: dict[str, str], schema: Schema
 ) -> dict:
     """Log `model` to this MLflow store again, its signature from the ingest schema."""
-    from .stages import train
-
-    return train.log_to_mlflow(model, example, params, data, schema)
+    run_params = {"problem_type": params.problem_type, "relogged": True}
+    return tracking.log_model(model, example, params.mlflow.experiment, run_params, data, schema)
 
 
 def move_champion(client: Any, name: str, version: str, expected: str | None) -> None:
@@ -390,7 +389,7 @@ def load_version(name: str, version: str) -> Any:
 
 
 def promote(
-    params: Params,
+    params: LibraryParams,
     run_info: dict[str, Any],
     test: pd.DataFrame,
     *,
@@ -521,7 +520,7 @@ def promote(
 
 
 def candidate_metrics(
-    params: Params,
+    params: LibraryParams,
     model: Any,
     features: pd.DataFrame,
     actual: np.ndarray,

@@ -38,15 +38,11 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from .monitor import CLIENT, LOG_METADATA, PREDICTION, PROBE, TRAFFIC_PARAM
+from ..prediction_log import CLIENT, LOG_METADATA, PREDICTION, PROBE, TRAFFIC_PARAM, log_file
 
 PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 log = logging.getLogger(__name__)
 
-
-def log_file(log_dir: Path, version: str, when: datetime, pid: int) -> Path:
-    """This process's log file for the day of `when` (UTC)."""
-    return log_dir / f"predictions-{when:%Y-%m-%d}-v{version}-{pid}.csv"
 
 
 def prediction_column(predictions: Any, rows: int) -> list[Any]:
@@ -200,7 +196,6 @@ def build_logging_model(
             artifacts={"model": str(local)},
             signature=signature,
             model_config={"model_version": str(version), "log_dir": str(log_dir or "")},
-            code_paths=[str(Path(__file__).parent)],
             pip_requirements=str(requirements) if requirements.exists() else None,
         )
     shutil.rmtree(path, ignore_errors=True)

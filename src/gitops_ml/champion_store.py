@@ -31,9 +31,9 @@ from typing import Any
 
 import pandas as pd
 
-from .cli import PipelineError, run
-from .config import Params, load_params
-from .data import split_target
+from .errors import PipelineError, run
+from .params import LibraryParams, load_params
+from .tables import split_target
 from .promote import (
     CHAMPION,
     PREVIOUS,
@@ -114,7 +114,7 @@ def release_tag(number: int | str) -> str:
 def register(
     releases: Releases,
     client: Any,
-    params: Params,
+    params: LibraryParams,
     test: pd.DataFrame,
     tag: str,
     *,
@@ -151,7 +151,7 @@ def register(
 def pull(
     releases: Releases,
     client: Any,
-    params: Params,
+    params: LibraryParams,
     test: pd.DataFrame,
     *,
     schema: Schema,

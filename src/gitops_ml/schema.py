@@ -37,6 +37,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .errors import UserError
+
 SCHEMA_VERSION = 1
 
 NUMERIC = "numeric"
@@ -79,7 +81,7 @@ DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:
 UNNAMED = re.compile(r"^Unnamed: \d+$")
 
 
-class SchemaError(ValueError):
+class SchemaError(UserError, ValueError):
     """The data does not fit the recorded schema, or the schema file is unusable."""
 
 

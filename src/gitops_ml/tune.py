@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 
 from . import tracking
-from .cli import PipelineError, run
-from .config import HIGHER_IS_BETTER, load_params
+from .errors import PipelineError, run
+from .params import HIGHER_IS_BETTER, load_params
 
 METRICS_FILE = "reports/metrics.json"
 SHOW_COMMAND = ["dvc", "exp", "show", "--json", "--no-pager"]

@@ -6,8 +6,8 @@ types come from the schema ingest wrote (data/interim/schema.json): only the mod
 are compared, booleans as booleans, dates not at all (a later batch holds later dates by
 design); categorical values the model never saw are counted per column.
 
-    python -m {{ cookiecutter.package_name }}.monitor check [--current FILE|FOLDER|GLOB] ...
-    python -m {{ cookiecutter.package_name }}.monitor demo-batch --out FILE ...
+    gitops-ml monitor check [--current FILE|FOLDER|GLOB] ...
+    gitops-ml monitor demo-batch --out FILE ...
 
 Exit status of `check` (for CI and cron): 0 no alert, 3 alert, 1 error (bad data, missing
 files, bad settings), 2 wrong command line. An error never writes a "no drift" summary.
@@ -27,22 +27,15 @@ import numpy as np
 import pandas as pd
 
 from . import schema as schemas
-from .cli import PipelineError, run
-from .config import HIGHER_IS_BETTER, MonitorParams, ProblemType, load_params
-from .data import file_md5, read_text_csv
+from .errors import PipelineError, run
+from .params import HIGHER_IS_BETTER, MonitorParams, ProblemType, load_params
+from .tables import file_md5, read_text_csv
 from .metrics import METRICS
+from .prediction_log import CLIENT, LOG_METADATA, PREDICTION, PROBE, TRAFFIC_PARAM
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_ALERT = 3
-PREDICTION = "prediction"
-# Columns a prediction log may carry besides the model inputs, the prediction and the label.
-LOG_METADATA = ("timestamp", "model_version", "request_id")
-# The request parameter that tells client traffic from `make deploy`'s own requests, which the
-# served model answers without logging them (serving.py).
-TRAFFIC_PARAM = "traffic"
-CLIENT = "client"
-PROBE = "probe"
 DATA_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 SAMPLING_METHOD = "uniform random rows without replacement (seeded), per side, above max_rows"
 # Noise floor of a drift distance (docs/monitoring.md#small-samples-the-noise-floor): the mean
@@ -610,7 +603,7 @@ def compare_performance(
     when it is defined here and in the reference; otherwise on every other metric defined on
     both sides, each against its own reference value with the same max_drop.
     """
-    from .stages.evaluate import evaluate_model
+    from .evaluation import evaluate_model
 
     try:
         current, _ = evaluate_model(model, labelled, target, problem_type, positive_label)

@@ -34,10 +34,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import tracking
-from .cli import PipelineError, run
-from .config import Params, load_params
-from .deploy import Answer, agreement, check_step, p95, probe_rows, registry_version
+from .. import tracking
+from ..errors import PipelineError, run
+from ..params import LibraryParams, load_params
+from .local import Answer, agreement, check_step, p95, probe_rows, registry_version
 
 REMOTE_STORAGE = ("s3://", "gs://", "wasbs://", "https://", "pvc://", "hdfs://", "webhdfs://")
 VERSION_ANNOTATION = "gitops-ml/model-version"
@@ -219,7 +219,7 @@ class Rollout:
 
     name: str
     template: dict[str, Any]
-    params: Params
+    params: LibraryParams
     kubectl: Kubectl
     http: Http
     storage_uri: Callable[[str], str]
@@ -517,7 +517,7 @@ def report(weight: int, details: str, failures: Sequence[str]) -> None:
 def rollback_command(rollout: Rollout, version: str | None, rows: pd.DataFrame) -> str:
     """Serve VERSION (default: the registry's `previous-champion`) and move `champion` to it,
     so the next release does not bring the bad version back."""
-    from . import promote
+    from .. import promote
 
     client = promote.registry_client()
     name = rollout.params.mlflow.registered_model

@@ -135,3 +135,4 @@ def compute(
         value = scorer(name, classes, positive_label)(actual, output)
         values[name] = round(value, 6) if np.isfinite(value) else float("nan")
     return values
+

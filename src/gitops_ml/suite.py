@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 from pandas.api import types
 
-from .cli import run
-from .config import ProblemType, load_params
+from .errors import run
+from .params import ProblemType, load_params
 from .schema import decisions_table, load_schema, plain, read_frame
 
 NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "float16", "float32", "float64"]

@@ -41,11 +41,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import tracking
-from .cli import PipelineError, run
-from .config import DeployParams, ProblemType, load_params
-from .data import split_target
-from .monitor import PROBE, TRAFFIC_PARAM
+from .. import tracking
+from ..errors import PipelineError, run
+from ..params import DeployParams, ProblemType, load_params
+from ..tables import split_target
+from ..prediction_log import PROBE, TRAFFIC_PARAM
 
 HOST = "127.0.0.1"
 CONTENT_JSON = {"Content-Type": "application/json"}
@@ -246,7 +246,7 @@ def served_model(state_dir: Path, name: str, version: str, prediction_log: str |
         # MLflow advises type hints on `predict` when PredictionLogger is defined, under its
         # own warning filter; the signature validates the input instead (serving.py).
         warnings.showwarning = lambda *args, **kwargs: None
-        from .serving import build_logging_model
+        from .logger import build_logging_model
 
     path = state_dir / "models" / f"v{version}"
     try:
@@ -254,7 +254,7 @@ def served_model(state_dir: Path, name: str, version: str, prediction_log: str |
             uri, path, version, Path(prediction_log).resolve(), tracking.tracking_uri()
         )
     except Exception as exc:  # MlflowException, OSError, a column clash (ValueError)
-        from .promote import public_uri
+        from ..promote import public_uri
 
         raise PipelineError(
             f"cannot build the logging model of version {version}: {public_uri(str(exc))}"
@@ -426,7 +426,7 @@ def registry_version(name: str, alias: str) -> str:
             MlflowClient(tracking_uri=tracking.tracking_uri()).get_registered_model(name).aliases
         )
     except Exception as exc:  # MlflowException, connection errors
-        from .promote import public_uri
+        from ..promote import public_uri
 
         raise PipelineError(
             f"cannot read model '{name}' from the registry: {public_uri(str(exc))}"
@@ -682,7 +682,7 @@ def ab_compare(state_dir: Path, outcomes_path: Path) -> None:
 def rollback(state_dir: Path, version: str | None, health_timeout: float) -> str:
     """Serve the previous version (or `version`) again, at once, and move the registry's
     `champion` alias back so the next `make deploy` does not bring the bad version back."""
-    from . import promote
+    from .. import promote
 
     params = load_params()
     state = State.load(state_dir / "state.json")
