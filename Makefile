@@ -78,7 +78,8 @@ lock: $(STAMP) ## Re-pin the generated project's and this repo's dependencies
 	python scripts/lock.py
 
 bench: $(STAMP) ## Run the benchmarks in benchmarks/
-	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/*.py; do python "$$b"; done || echo "no benchmarks yet"
+	@status=0; for b in benchmarks/bench_*.py; do python "$$b" || status=1; done; \
+	  if [ $$status -ne 0 ]; then echo "make bench: at least one goal missed (FAIL above)"; fi; exit $$status
 
 clean: ## Remove build outputs and the environment
 	rm -rf "$(BUILD)" "$(VENV)" .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Monitoring at scale: the generated monitor vs a plain Evidently run on the full data.
+"""Monitoring at scale: gitops_ml.monitor vs a plain Evidently run on the full data.
 
 1M rows x 30 numeric columns per side; the current side has a mean shift of 0.2 to 1.0
 standard deviations in 5 known columns. Both contenders run in their own subprocess (so
@@ -14,7 +14,6 @@ The plain run takes ~100 s and ~2.5 GB per seed on 2 cores; --plain-seeds 0 skip
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import resource
 import subprocess
@@ -23,8 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = "bench_monitor"
 COLUMNS = 30
 SHIFTS = {"x0": 0.2, "x1": -0.25, "x2": 0.5, "x3": 1.0, "x4": -0.2}  # in standard deviations
 GOAL_SECONDS, GOAL_MB = 20.0, 1536.0
@@ -53,19 +50,20 @@ def make_data(rows: int, seed: int, folder: Path) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-def child(mode: str, reference: Path, current: Path, src: Path, html: Path) -> dict:
+def child(mode: str, reference: Path, current: Path, html: Path) -> dict:
     """One contender, timed from reading the files to writing the HTML report."""
     import pandas as pd
 
     start = time.perf_counter()
-    if mode == "sampled":  # what `monitor check` does: sampled read, then Evidently
-        sys.path.insert(0, str(src))
-        monitor = importlib.import_module(f"{PACKAGE}.monitor")
-        settings = importlib.import_module(f"{PACKAGE}.config").MonitorParams()
+    if mode == "sampled":  # what `gitops-ml monitor check` does: sampled read, then Evidently
+        from gitops_ml import drift, monitor
+        from gitops_ml.params import MonitorParams
+
+        settings = MonitorParams()  # the monitor: settings a generated params.yaml ships
         ref, ref_rows = monitor.read_rows([reference], settings.max_rows, settings.seed)
         cur, cur_rows = monitor.read_rows([current], settings.max_rows, settings.seed + 1)
         columns = list(ref.columns)
-        result = monitor.measure_drift(ref, cur, columns, settings, rows=(ref_rows, cur_rows))
+        result = drift.measure_drift(ref, cur, columns, settings, rows=(ref_rows, cur_rows))
         drifted, snapshot, used = result.drifted_columns, result.snapshot, result.sampling
     else:
         ref, cur = pd.read_parquet(reference), pd.read_parquet(current)
@@ -92,9 +90,9 @@ def child(mode: str, reference: Path, current: Path, src: Path, html: Path) -> d
     return {"seconds": seconds, "peak_mb": peak_mb, "drifted": sorted(drifted), "used": used}
 
 
-def contender(mode: str, reference: Path, current: Path, src: Path, work: Path) -> dict:
+def contender(mode: str, reference: Path, current: Path, work: Path) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(reference), str(current), str(src),
+        [sys.executable, __file__, "--child", mode, str(reference), str(current),
          str(work / f"{mode}.html")],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -103,27 +101,16 @@ def contender(mode: str, reference: Path, current: Path, src: Path, work: Path) 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def render(work: Path, template: Path) -> Path:
-    from cookiecutter.main import cookiecutter
-
-    project = cookiecutter(
-        str(template), no_input=True, output_dir=str(work),
-        extra_context={"project_name": "Bench Monitor"},
-    )  # fmt: skip
-    return Path(project) / "src"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--plain-seeds", type=int, default=3, help="full-data runs (0 skips)")
-    parser.add_argument("--template", type=Path, default=ROOT)
-    parser.add_argument("--child", nargs=5, metavar=("MODE", "REF", "CUR", "SRC", "HTML"))
+    parser.add_argument("--child", nargs=4, metavar=("MODE", "REF", "CUR", "HTML"))
     args = parser.parse_args()
     if args.child:
-        mode, reference, current, src, html = args.child
-        print(json.dumps(child(mode, Path(reference), Path(current), Path(src), Path(html))))
+        mode, reference, current, html = args.child
+        print(json.dumps(child(mode, Path(reference), Path(current), Path(html))))
         return
 
     truth = sorted(SHIFTS)
@@ -131,13 +118,12 @@ def main() -> None:
     rows_out = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        src = render(work / "project", args.template)
         for seed in range(args.seeds):
             reference, current = make_data(args.rows, seed, work)
-            sampled = contender("sampled", reference, current, src, work)
+            sampled = contender("sampled", reference, current, work)
             plain = None
             if seed < args.plain_seeds:
-                plain = contender("plain", reference, current, src, work)
+                plain = contender("plain", reference, current, work)
             rows_out.append((seed, sampled, plain))
             line = (
                 f"seed {seed}: monitor {sampled['seconds']:.1f} s {sampled['peak_mb']:.0f} MB "

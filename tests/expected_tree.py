@@ -13,6 +13,7 @@ def expected_files(answers: Mapping[str, str]) -> set[str]:
     package = answers["package_name"]
     files = {
         ".cookiecutter.json",
+        ".cruft.json",
         ".dvc/.gitignore",
         ".dvc/config",
         ".dvcignore",
@@ -24,6 +25,7 @@ def expected_files(answers: Mapping[str, str]) -> set[str]:
         ".github/workflows/monitor.yml",
         ".github/workflows/pr.yml",
         ".github/zizmor.yml",
+        ".github/dependabot.yml",
         "Makefile",
         "README.md",
         "data/raw/README.md",
@@ -32,21 +34,8 @@ def expected_files(answers: Mapping[str, str]) -> set[str]:
         "pyproject.toml",
         "requirements.lock",
         f"src/{package}/__init__.py",
-        f"src/{package}/cli.py",
         f"src/{package}/config.py",
         f"src/{package}/data.py",
-        f"src/{package}/schema.py",
-        f"src/{package}/features.py",
-        f"src/{package}/metrics.py",
-        f"src/{package}/suite.py",
-        f"src/{package}/tracking.py",
-        f"src/{package}/tune.py",
-        f"src/{package}/promote.py",
-        f"src/{package}/champion_store.py",
-        f"src/{package}/deploy.py",
-        f"src/{package}/serving.py",
-        f"src/{package}/nginx.conf.in",
-        f"src/{package}/monitor.py",
         f"src/{package}/stages/__init__.py",
         f"src/{package}/stages/evaluate.py",
         f"src/{package}/stages/featurize.py",
@@ -57,15 +46,7 @@ def expected_files(answers: Mapping[str, str]) -> set[str]:
         "tests/conftest.py",
         "tests/helpers.py",
         "tests/test_config.py",
-        "tests/test_schema.py",
         "tests/test_environment.py",
-        "tests/test_suite.py",
-        "tests/test_tune.py",
-        "tests/test_promote.py",
-        "tests/test_champion_store.py",
-        "tests/test_deploy.py",
-        "tests/test_serving.py",
-        "tests/test_monitor.py",
         "tests/data/__init__.py",
         "tests/data/test_expectations.py",
         "tests/model/__init__.py",
@@ -79,7 +60,6 @@ def expected_files(answers: Mapping[str, str]) -> set[str]:
     }
     if answers.get("deploy_target", "local") == "kserve":
         files |= {"kserve/inferenceservice.yaml", "kserve/README.md"}
-        files |= {f"src/{package}/kserve.py", "tests/test_kserve.py"}
     if answers["dataset"] == "demo":
         files.add("expectations/suite.json")
     return files

@@ -252,7 +252,7 @@ def test_tune_names_the_untracked_inputs_experiments_would_miss(tmp_path: Path):
     )
     assert "Traceback" not in result.stderr
     run(["git", "add", "expectations/suite.json"], project)  # no commit needed
-    dry = run(["python", "-m", "tune_early.tune", "--dry-run"], project, PYTHONPATH="src")
+    dry = run(["gitops-ml", "tune", "--dry-run"], project)
     assert dry.stdout.splitlines()[0].startswith("tune: experiment 1/3: -S train.ridge.alpha=")
 
 
@@ -279,15 +279,24 @@ def test_lock_without_uv_says_how_to_install_it(tmp_path: Path):
 
 
 def test_first_run_creates_its_own_environment(tmp_path: Path):
-    """No VENV given: the Makefile builds .venv itself (uv, here) and uses it."""
+    """No VENV given: the Makefile builds .venv itself (uv, here), library included, and uses it.
+
+    GITOPS_ML points at this checkout (the library is not on the package index here): the
+    offline install the generated README documents.
+    """
+    import gitops_ml  # this working tree's, installed editable in the shared environment
+
     project = render_project(tmp_path)
-    result = run(["make", "env"], project)
+    library = f"GITOPS_ML={Path(gitops_ml.__file__).resolve().parents[2]}"
+    result = run(["make", "env", library], project)
     assert "Creating the environment in .venv" in result.stdout
     python = project / ".venv" / "bin" / "python"
     code = "import pandas, my_ml_project; print(pandas.__version__)"
     version = run([str(python), "-c", code], project)
     assert int(version.stdout.split(".")[0]) < 3
-    again = run(["make", "env"], project)
+    installed = run([str(project / ".venv" / "bin" / "gitops-ml"), "--version"], project)
+    assert installed.stdout == f"gitops-ml {gitops_ml.__version__}\n"
+    again = run(["make", "env", library], project)
     assert "Creating the environment" not in again.stdout
     run(["make", "lint"], project)
 
@@ -297,8 +306,8 @@ def test_shipped_demo_suite_is_what_make_expectations_builds(request, fixture, t
     """The suite committed in the template must not drift from the builder's output."""
     project = request.getfixturevalue(fixture)
     rebuilt = tmp_path / "suite.json"
-    command = ["python", "-m", "my_ml_project.suite", "data/interim/train.csv"]
-    command += ["data/interim/test.csv", "--schema", "data/interim/schema.json"]
-    run([*command, "--out", str(rebuilt)], project, PYTHONPATH="src")
+    command = ["gitops-ml", "expectations", "data/interim/train.csv", "data/interim/test.csv"]
+    command += ["--schema", "data/interim/schema.json"]
+    run([*command, "--out", str(rebuilt)], project)
     shipped = json.loads((project / "expectations/suite.json").read_text(encoding="utf-8"))
     assert json.loads(rebuilt.read_text(encoding="utf-8")) == shipped

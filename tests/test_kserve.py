@@ -1,7 +1,8 @@
 """deploy_target=kserve: the generated InferenceService manifests, validated against KServe's
 published API types (the kserve SDK's OpenAPI models, tests/kserve_api.py), and the Makefile
-targets of the rollout. The rollout driver itself is unit-tested by the generated project's
-tests/test_kserve.py; applying the manifests needs a cluster (docs/deployment.md)."""
+targets of the rollout. The rollout driver itself (gitops_ml.serve.kserve) is unit-tested by
+tests/library/test_kserve_rollout.py; applying the manifests needs a cluster
+(docs/deployment.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from tests.kserve_api import KSERVE_VERSION, validate
 
 STORAGE = "s3://models-bucket/mlartifacts/1/models/m-0123/artifacts"
 API = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService"}
+# Where the rollout commands write their outcome for the deploy action (the Makefile's default).
+RESULT = "--result reports/deploy/result.json"
 
 
 def assert_valid(manifest: dict) -> None:
@@ -29,13 +32,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def manifest(project: Path, *args: str, check: bool = True):
-    python = str(SHARED_VENV / "bin" / "python")
-    result = run(
-        [python, "-m", "my_ml_project.kserve", "manifest", "--version", "3", *args],
-        project,
-        check=check,
-        PYTHONPATH=str(project / "src"),
-    )
+    gitops_ml = str(SHARED_VENV / "bin" / "gitops-ml")
+    result = run([gitops_ml, "kserve", "manifest", "--version", "3", *args], project, check=check)
     out = project / "kserve" / "rendered.yaml"
     return result, (yaml.safe_load(out.read_text()) if check else None)
 
@@ -119,9 +117,9 @@ def test_kserve_sdk_is_pinned_by_hash_where_make_env_installs_it():
 @pytest.mark.parametrize(
     ("target", "command"),
     [
-        ("kserve-deploy", "my_ml_project.kserve deploy --namespace ml --version 3"),
-        ("kserve-rollback", "my_ml_project.kserve rollback --namespace ml --version 3"),
-        ("kserve-undeploy", "my_ml_project.kserve undeploy --namespace ml"),
+        ("kserve-deploy", f"gitops-ml kserve deploy --namespace ml {RESULT} --version 3"),
+        ("kserve-rollback", f"gitops-ml kserve rollback --namespace ml {RESULT} --version 3"),
+        ("kserve-undeploy", f"gitops-ml kserve undeploy --namespace ml {RESULT}"),
     ],
 )
 def test_make_targets_run_the_rollout_driver(project, target, command):
@@ -138,7 +136,6 @@ def test_local_model_store_is_refused_with_a_clear_message(project):
 def test_local_projects_have_no_kserve_files(tmp_path):
     project = render_project(tmp_path, deploy_target="local")
     assert not (project / "kserve").exists()
-    assert not (project / "src" / "my_ml_project" / "kserve.py").exists()
-    assert not (project / "tests" / "test_kserve.py").exists()
+    assert "kserve" not in (project / "Makefile").read_text()
     release = (project / ".github" / "workflows" / "release.yml").read_text()
     assert "target: local" in release and "kubectl" not in release

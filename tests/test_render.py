@@ -13,13 +13,37 @@ import pytest
 import yaml
 
 from .cases import case_id, cases
-from .conftest import SHARED_VENV, render_project
+from .conftest import SHARED_VENV, make, render_project
 from .expected_tree import expected_files
 
 # `cookiecutter.json` / `.cookiecutter.json` are file names, not variables.
 LEFTOVER = re.compile(r"\{\{|\{%|\bcookiecutter\.(?!json\b)")
 # GitHub expressions are the one legitimate "${{" in generated files.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+# The generated project keeps its config, data loading and stages; the lifecycle machinery is
+# the gitops_ml library. A project whose own code grows past this has taken machinery back.
+SRC_LINE_BUDGET = 1_500
+# Each lifecycle target of the generated Makefile and the `gitops-ml` command it runs.
+LIBRARY_TARGETS = {
+    "expectations": "expectations",
+    "tune": "tune",
+    "monitor": "monitor",
+    "monitor-demo": "monitor",
+    "promote": "promote",
+    "champion-pull": "champion",
+    "champion-push": "champion",
+    "champion-rollback": "champion",
+    "deploy": "deploy",
+    "ab-compare": "ab-compare",
+    "rollback": "rollback",
+    "undeploy": "undeploy",
+}
+KSERVE_TARGETS = {
+    "kserve-deploy": "kserve",
+    "kserve-rollback": "kserve",
+    "kserve-undeploy": "kserve",
+    "kserve-manifest": "kserve",
+}
 
 
 @pytest.fixture(scope="module", params=cases(), ids=case_id)
@@ -114,3 +138,46 @@ def test_first_commit_is_clean(rendered):
     ).stdout.strip()
     assert status == ""
     assert branch == "main"
+
+
+def python_lines(folder: Path) -> int:
+    """Non-blank lines of every *.py file under `folder`."""
+    return sum(
+        1
+        for path in folder.rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    )
+
+
+def test_generated_python_stays_small(rendered, request, record_property):
+    _, project = rendered
+    lines = python_lines(project / "src")
+    record_property("src_python_lines", lines)
+    print(f"{request.node.callspec.id}: {lines} non-blank lines of Python under src/")
+    assert lines <= SRC_LINE_BUDGET
+
+
+def test_makefile_runs_the_library_through_gitops_ml(rendered):
+    from gitops_ml.cli import COMMANDS
+
+    answers, project = rendered
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    # No target runs the machinery as a module (`python -m <package>.promote`, a copy of it)
+    # nor the library's modules directly: the project's own modules are its stages.
+    package = answers["package_name"]
+    modules = re.findall(r"-m\s+([\w.]+)", makefile)
+    assert [
+        module
+        for module in modules
+        if module.split(".")[0] in {package, "gitops_ml"}
+        and not module.startswith(f"{package}.stages.")
+    ] == []
+    targets = dict(LIBRARY_TARGETS)
+    if answers["deploy_target"] == "kserve":
+        targets |= KSERVE_TARGETS
+    for target, command in targets.items():
+        dry = make(project, "-n", target, "VERSION=3")
+        called = set(re.findall(r"\bgitops-ml ([a-z-]+)", dry.stdout))
+        assert called == {command}, f"make {target}: {dry.stdout}"
+        assert command in COMMANDS

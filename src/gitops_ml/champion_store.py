@@ -33,17 +33,10 @@ import pandas as pd
 
 from .errors import PipelineError, run
 from .params import LibraryParams, load_params
-from .tables import split_target
-from .promote import (
-    CHAMPION,
-    PREVIOUS,
-    alias_version,
-    ensure_registered,
-    move_champion,
-    relog,
-    trigger,
-)
+from .promote import relog, trigger
+from .registry import CHAMPION, PREVIOUS, alias_version, ensure_registered, move_champion
 from .schema import Schema, SchemaError, load_schema, read_frame
+from .tables import split_target
 
 TAG = re.compile(r"^model-v(\d+)$")
 RELEASE_TAG = "champion_store.release"  # model version tag: the release it came from
@@ -56,6 +49,11 @@ GhRunner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 
 
 def run_gh(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``gh <args>``, capturing stdout and stderr as text; a failure is not raised.
+
+    Raises:
+        FileNotFoundError: the ``gh`` CLI is not installed.
+    """
     return subprocess.run(["gh", *args], capture_output=True, text=True)
 
 
@@ -66,6 +64,7 @@ def latest(tags: Sequence[str]) -> tuple[int, str] | None:
 
 
 def next_tag(tags: Sequence[str]) -> str:
+    """The tag of the next champion release: ``model-v<N+1>``, or ``model-v1`` for the first."""
     found = latest(tags)
     return f"model-v{1 if found is None else found[0] + 1}"
 
@@ -74,9 +73,16 @@ class Releases:
     """The few `gh release` calls the store needs; `runner` is replaced in tests."""
 
     def __init__(self, runner: GhRunner = run_gh) -> None:
+        """Use ``runner(args)`` to run ``gh`` (default :func:`run_gh`)."""
         self.runner = runner
 
     def call(self, *args: str) -> str:
+        """The stdout of ``gh <args>``.
+
+        Raises:
+            PipelineError: ``gh`` is not installed, or exits non-zero (its last stderr line
+                is quoted).
+        """
         try:
             result = self.runner(list(args))
         except FileNotFoundError:
@@ -90,16 +96,34 @@ class Releases:
         return result.stdout
 
     def tags(self) -> list[str]:
+        """The tags of the repository's releases (at most 1,000), as ``gh`` lists them.
+
+        Raises:
+            PipelineError: ``gh`` fails (see :meth:`call`).
+        """
         answer = self.call("release", "list", "--json", "tagName", "--limit", "1000")
         return [release["tagName"] for release in json.loads(answer or "[]")]
 
     def download(self, tag: str, directory: Path) -> None:
+        """Download release ``tag``'s model and record assets into ``directory`` (overwriting).
+
+        Raises:
+            PipelineError: ``gh`` fails, e.g. the release does not exist.
+        """
         patterns = [arg for asset in (MODEL_ASSET, RECORD_ASSET) for arg in ("--pattern", asset)]
         self.call("release", "download", tag, *patterns, "--dir", str(directory), "--clobber")
 
     def create(
         self, tag: str, files: Sequence[Path], *, title: str, notes: Path, target: str | None
     ) -> None:
+        """Create release ``tag`` with ``files`` as assets and ``notes`` as its text.
+
+        The release is never marked latest; ``target`` is the commit to tag (None: the
+        default branch).
+
+        Raises:
+            PipelineError: ``gh`` fails, e.g. the tag exists or the token may not write.
+        """
         args = ["release", "create", tag, *map(str, files), "--title", title]
         args += ["--notes-file", str(notes), "--latest=false"]
         if target:
@@ -108,6 +132,7 @@ class Releases:
 
 
 def release_tag(number: int | str) -> str:
+    """The tag of champion release ``number``: ``model-v<number>``."""
     return f"model-v{number}"
 
 
@@ -121,9 +146,17 @@ def register(
     schema: Schema,
     load_model: Callable[[Path], Any] | None = None,
 ) -> str:
-    """The registry version holding release `tag`'s model: reused when a version already
-    came from it (tag RELEASE_TAG), otherwise downloaded, re-logged (its signature from the
-    ingest `schema`, its input example from `test`) and registered."""
+    """The registry version holding release ``tag``'s model.
+
+    A version that already came from it (tag ``champion_store.release``) is reused;
+    otherwise the model is downloaded, re-logged (its signature from the ingest ``schema``,
+    its input example from the first 5 rows of ``test``) and registered, tagged with the
+    release and the promotion commit of its record.
+
+    Raises:
+        PipelineError: ``gh`` fails or the release has no model.joblib asset.
+        mlflow.exceptions.MlflowException: the registry refuses a call.
+    """
     name = params.mlflow.registered_model
     for found in client.search_model_versions(f"name = '{name}'"):
         if client.get_model_version(name, found.version).tags.get(RELEASE_TAG) == tag:
@@ -158,11 +191,20 @@ def pull(
     release: int | None = None,
     load_model: Callable[[Path], Any] | None = None,
 ) -> list[str]:
-    """Make the latest `model-v<N>` release the registry's `champion` and release N-1 its
-    `previous-champion`; with `release`, register that release too. `test` (held-out rows
-    read with the ingest `schema`) gives the re-logged models their input example. Returns
-    what happened, one line each (the requested release's line ends with "is version
-    <registry version>")."""
+    """Make the latest ``model-v<N>`` release the registry's ``champion``.
+
+    The release before it becomes ``previous-champion``; with ``release``, that release is
+    registered too. ``test`` (held-out rows read with the ingest ``schema``) gives the
+    re-logged models their input example.
+
+    Returns:
+        What happened, one line each (the requested release's line ends with "is version
+        <registry version>"); one line saying there is no release yet when there is none.
+
+    Raises:
+        PipelineError: ``release`` does not exist, ``gh`` fails, a release has no model,
+            the registry fails, or ``champion`` moved concurrently.
+    """
     from mlflow.exceptions import MlflowException
 
     tags = releases.tags()
@@ -219,7 +261,18 @@ def _joblib_load(path: Path) -> Any:
 
 
 def push(releases: Releases, record_path: Path, card_path: Path, model_path: Path) -> str | None:
-    """Publish a promoted candidate as release `model-v<N+1>`; None when it was not promoted."""
+    """Publish a promoted candidate as release `model-v<N+1>`; None when it was not promoted.
+
+    The assets are the model, the record and the model card (also the release notes); the
+    release tags the record's commit when it is a full SHA.
+
+    Returns:
+        The new tag, or None when the record's decision is not "promoted".
+
+    Raises:
+        PipelineError: the model or record is missing or misnamed, or ``gh`` fails.
+        KeyError: the record lacks ``decision`` (or, when promoted, a field of the title).
+    """
     record = json.loads(record_path.read_text(encoding="utf-8"))
     if record["decision"] != "promoted":
         return None
@@ -245,7 +298,15 @@ def rollback(
     """Publish the registry's `champion`, moved back by `make rollback`, as the next release.
 
     The restored model is the asset of the release it came from (byte for byte); the new
-    record's decision is `rollback`, from the latest release to that one. Returns the tag."""
+    record's decision is `rollback`, from the latest release to that one.
+
+    Returns:
+        ``"<new tag> (rollback from <latest> to <restored>)"``.
+
+    Raises:
+        PipelineError: there is no release, no ``champion``, a ``champion`` that came from no
+            release or is still the latest, a release without a model, or ``gh`` fails.
+    """
     tags = releases.tags()
     found = latest(tags)
     if found is None:
@@ -314,6 +375,14 @@ def rollback(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """``gitops-ml champion pull|push|rollback``: parse ``argv`` and run the sub-command.
+
+    Raises:
+        SystemExit: 2 on a wrong command line (argparse).
+        ParamsError: params.yaml is missing or invalid.
+        PipelineError: an input file is missing or unreadable, or the sub-command fails
+            (see :func:`pull`, :func:`push`, :func:`rollback`).
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     pull_parser = commands.add_parser("pull", help="latest release -> registry 'champion'")
@@ -331,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("rollback", help="registry 'champion' moved back -> new release")
     args = parser.parse_args(argv)
 
-    from .promote import registry_client
+    from .registry import registry_client
 
     releases = Releases()
     if args.command == "pull":

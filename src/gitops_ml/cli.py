@@ -39,9 +39,7 @@ COMMANDS: dict[str, Command] = {
     "deploy": Command(
         "gitops_ml.serve.local", "serve the champion behind nginx as a checked canary", ("deploy",)
     ),
-    "rollback": Command(
-        "gitops_ml.serve.local", "serve the previous version again", ("rollback",)
-    ),
+    "rollback": Command("gitops_ml.serve.local", "serve the previous version again", ("rollback",)),
     "undeploy": Command(
         "gitops_ml.serve.local", "stop every process `deploy` started", ("undeploy",)
     ),

@@ -20,10 +20,21 @@ from .tables import split_target
 
 
 def step_limits(fpr: np.ndarray, tpr: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, ...]:
-    """A ROC curve's TPR just before and just after each grid FPR (they differ where the
-    curve rises vertically), linear between the curve's own points. Averaging both limits
-    over classes gives a curve whose trapezoid area is exactly the mean of the classes'
-    areas, i.e. scikit-learn's macro one-vs-rest roc_auc."""
+    """A ROC curve's TPR just before and just after each grid FPR.
+
+    The two differ where the curve rises vertically; between the curve's own points the TPR
+    is linear. Averaging both limits over classes gives a curve whose trapezoid area is
+    exactly the mean of the classes' areas, i.e. scikit-learn's macro one-vs-rest roc_auc.
+
+    Args:
+        fpr: the curve's false-positive rates (0..1, non-decreasing, as
+            ``sklearn.metrics.roc_curve`` returns them).
+        tpr: the matching true-positive rates (0..1).
+        grid: the FPR values to evaluate at (sorted, within 0..1).
+
+    Returns:
+        (TPR just before, TPR just after), two arrays of ``len(grid)``.
+    """
     points, first = np.unique(fpr, return_index=True)
     last = len(fpr) - 1 - np.unique(fpr[::-1], return_index=True)[1]
     after = np.searchsorted(points, grid)
@@ -41,11 +52,29 @@ def step_limits(fpr: np.ndarray, tpr: np.ndarray, grid: np.ndarray) -> tuple[np.
 def curves(
     actual: np.ndarray, scores: np.ndarray, classes: list[Any], positive: Any
 ) -> dict[str, pd.DataFrame]:
-    """Plot tables. Binary: the ROC and precision-recall curves of the positive class.
-    More classes: one ROC and one precision-recall curve per class (one-vs-rest, column
-    `class`), plus the macro-average ROC curve (mean TPR over the union of every class's FPR
-    points, so its area is metrics.json's macro roc_auc) and the micro-average precision-recall
-    curve (every class-row pair pooled)."""
+    """The tables behind the ROC and precision-recall plots (scikit-learn's curves).
+
+    Binary (``positive`` given): the ROC and precision-recall curves of the positive class.
+    More classes (``positive`` None): one ROC and one precision-recall curve per class
+    (one-vs-rest, column ``class``; a class absent from, or alone in, ``actual`` is
+    skipped), plus the macro-average ROC curve (mean TPR over the union of every class's FPR
+    points, so its area is metrics.json's macro roc_auc) and the micro-average
+    precision-recall curve (every class-row pair pooled).
+
+    Args:
+        actual: the n true labels.
+        scores: n rows x classes probabilities, columns in ``classes`` order.
+        classes: the model's classes.
+        positive: the positive class of a binary target, else None.
+
+    Returns:
+        ``roc`` (columns fpr, tpr) and ``precision_recall`` (recall, precision), all rates in
+        0..1; with more classes also ``roc_per_class`` and ``precision_recall_per_class``
+        (the same plus ``class``, as text).
+
+    Raises:
+        ValueError: with more classes, when no class has both positive and negative rows.
+    """
     if positive is not None:
         column = classes.index(positive)
         fpr, tpr, _ = skm.roc_curve(actual == positive, scores[:, column])
@@ -89,8 +118,27 @@ def evaluate_model(
     problem_type: ProblemType,
     positive_label: Any = None,
 ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
-    """Metrics (rounded, stable across runs; NaN where undefined on these rows) and the
-    tables behind each plot. `positive_label`: binary targets only (default: the last class)."""
+    """Score a fitted model on labelled rows: its metrics and the tables behind each plot.
+
+    Args:
+        model: a fitted scikit-learn pipeline (``predict``; ``predict_proba`` and
+            ``classes_`` for classification).
+        test: n rows x the feature columns and ``target``.
+        target: the label column's name.
+        problem_type: ``"classification"`` or ``"regression"``.
+        positive_label: binary targets only (default: the last of ``model.classes_``).
+
+    Returns:
+        (metrics, tables): metric name -> value (rounded to 6 digits, stable across runs;
+        NaN where undefined on these rows, see :func:`gitops_ml.metrics.compute`); and
+        ``predictions`` (n rows x actual, predicted, plus ``residual`` = actual - predicted
+        for regression) with, for classification on rows of more than one class, the curves
+        of :func:`curves`.
+
+    Raises:
+        KeyError: ``test`` has no column ``target``.
+        SchemaError: a value does not fit its column's type (the model's own parsers).
+    """
     features, actual = split_target(test, target)
     predicted = model.predict(features)
     tables: dict[str, pd.DataFrame] = {
@@ -116,9 +164,14 @@ def evaluate_model(
 def evidence(
     actual: pd.Series, classes: list[Any], positive_label: Any, min_class_rows: int
 ) -> dict[str, Any]:
-    """What the classification metrics rest on: which class is positive (binary) or how they
-    average, the test rows per class, and a warning when a class has fewer than
-    min_class_rows rows (promotion refuses such evidence)."""
+    """What the classification metrics rest on, for metrics.json.
+
+    Returns:
+        ``average`` (``"binary"`` or ``"macro"``), ``positive_label`` (binary only),
+        ``test_rows_per_class`` (class as text -> rows of ``actual``), and a ``warning``
+        sentence when a class has fewer than ``min_class_rows`` rows (promotion refuses
+        such evidence).
+    """
     counts = {str(label): n for label, n in metrics.rows_per_class(actual, classes).items()}
     found: dict[str, Any] = {"average": metrics.averaging(classes)}
     if len(classes) == 2:
@@ -141,10 +194,22 @@ def draw_plots(
     out: Path,
     subject: str = "",
 ) -> list[Path]:
-    """PNG images for reports and pull-request comments (DVC's HTML needs a CDN).
+    """Draw PNG images for reports and pull-request comments (DVC's HTML needs a CDN).
 
-    `subject` names what a single curve is about (e.g. "positive class 'churned'"); with more
-    classes every class gets its own labelled curve beside the average.
+    Classification: ``confusion_matrix.png``, and ``roc_curve.png`` and
+    ``precision_recall_curve.png`` when ``tables`` holds the curves. Regression:
+    ``predicted_vs_actual.png`` and ``residuals.png``. Images are 100 dpi, drawn with
+    matplotlib's Agg backend (imported here only).
+
+    Args:
+        tables: the tables of :func:`evaluate_model`.
+        problem_type: ``"classification"`` or ``"regression"``.
+        out: an existing folder the images are written to.
+        subject: what a single curve is about (e.g. "positive class 'churned'"); with more
+            classes every class gets its own labelled curve beside the average.
+
+    Returns:
+        The paths written, in drawing order.
     """
     import matplotlib
 
@@ -223,7 +288,7 @@ def draw_plots(
 
 
 def json_value(value: Any) -> Any:
-    """Metrics for strict JSON: an undefined (NaN) metric is null."""
+    """A metric value for strict JSON: NaN or infinite becomes None, numpy scalars Python."""
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value.item() if hasattr(value, "item") else value

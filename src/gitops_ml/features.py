@@ -37,9 +37,16 @@ class NumericColumns(_Columns):
     """Numbers as float; each column's known text placeholders become missing."""
 
     def __init__(self, placeholders: dict[str, list[str]] | None = None) -> None:
+        """Keep ``placeholders``: column -> the text tokens read as missing (schema.Column)."""
         self.placeholders = placeholders
 
     def transform(self, X: Any) -> np.ndarray:
+        """The fitted columns as an (n rows x columns) float array, placeholders as NaN.
+
+        Raises:
+            SchemaError: a value is neither a number nor a known placeholder (a 400 when
+                served by MLflow).
+        """
         frame = self._frame(X)
         tokens = self.placeholders or {}
         return np.column_stack(
@@ -51,14 +58,21 @@ class BooleanColumns(_Columns):
     """Booleans as 0.0/1.0 (missing stays NaN, for the imputer after it)."""
 
     def transform(self, X: Any) -> np.ndarray:
+        """The fitted columns as an (n rows x columns) float array of 0.0/1.0, missing NaN.
+
+        Raises:
+            SchemaError: a value is not a boolean (a 400 when served by MLflow).
+        """
         frame = self._frame(X)
         parsed = [parse_booleans(frame[c], c) for c in self.columns_]
         return np.column_stack([p.map({True: 1.0, False: 0.0}).astype(float) for p in parsed])
 
 
 class DateParts(_Columns):
-    """Each date column as numbers, never one category per day: the year, month, day of week
-    (0 = Monday) or hour of day (with minutes as a fraction), as the column's `parts` say.
+    """Each date column as numbers, never one category per day.
+
+    The numbers are the year, month, day of week (0 = Monday) or hour of day (with minutes as
+    a fraction), as the column's ``parts`` say.
 
     formats / parts: per column, the strftime format found at ingest and which of DATE_PARTS
     it becomes (schema.date_parts picks them from the training dates' resolution).
@@ -67,6 +81,7 @@ class DateParts(_Columns):
     def __init__(
         self, formats: dict[str, str] | None = None, parts: dict[str, list[str]] | None = None
     ) -> None:
+        """Keep the per-column ``formats`` and ``parts`` (no parts: month and day of week)."""
         self.formats = formats
         self.parts = parts
 
@@ -74,10 +89,17 @@ class DateParts(_Columns):
         return list((self.parts or {}).get(name) or ("month", "dayofweek"))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """``<column>_<part>`` for each fitted column and each of its parts, in output order."""
         names = [f"{c}_{part}" for c in self.columns_ for part in self._parts(c)]
         return np.asarray(names, dtype=object)
 
     def transform(self, X: Any) -> np.ndarray:
+        """An (n rows x sum of parts) float array; a missing date gives NaN in its parts.
+
+        Raises:
+            SchemaError: a value is a number or text in neither the column's format nor
+                ISO 8601 (a 400 when served by MLflow).
+        """
         frame = self._frame(X)
         parts = []
         for name in self.columns_:
@@ -97,6 +119,7 @@ class TextColumns(_Columns):
     """Categories as text, so 1 and "1" are one category; missing stays missing."""
 
     def transform(self, X: Any) -> np.ndarray:
+        """The fitted columns as an (n rows x columns) object array of text, missing NaN."""
         frame = self._frame(X)
         out = frame[self.columns_].astype(object)
         for name in self.columns_:

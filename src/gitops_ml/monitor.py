@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,58 +26,24 @@ import numpy as np
 import pandas as pd
 
 from . import schema as schemas
+from .drift import DriftResult, bounded_sample, measure_drift
 from .errors import PipelineError, run
-from .params import HIGHER_IS_BETTER, MonitorParams, ProblemType, load_params
-from .tables import file_md5, read_text_csv
 from .metrics import METRICS
-from .prediction_log import CLIENT, LOG_METADATA, PREDICTION, PROBE, TRAFFIC_PARAM
+from .params import HIGHER_IS_BETTER, MonitorParams, ProblemType, load_params
+from .prediction_log import PREDICTION
+from .results import stamp
+from .tables import file_md5, read_text_csv
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_ALERT = 3
 DATA_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-SAMPLING_METHOD = "uniform random rows without replacement (seeded), per side, above max_rows"
-# Noise floor of a drift distance (docs/monitoring.md#small-samples-the-noise-floor): the mean
-# plus NOISE_K standard deviations of the distance over NOISE_PERMUTATIONS random relabelings
-# of the pooled rows. NOISE_K keeps a column's false-alarm probability near 3e-5, so ~1e-3 per
-# batch of 30 columns (Bonferroni); calibrated by simulation, see the docs.
-NOISE_PERMUTATIONS = 100
-NOISE_K = 7.0
-FLOOR_METHODS = {"numerical": "wasserstein", "categorical": "jensenshannon"}
-CHUNK_CELLS = 4_000_000  # relabelings x pooled rows handled at once (memory ~32 MB)
 # Unseen values: a column's limit is raised above monitor.max_unseen_share when its training
 # data has a long tail (Good-Turing: the share of training rows whose value occurs once
 # estimates how often a same-distribution batch meets a value training never held), to that
 # estimate plus UNSEEN_K standard deviations of the batch's share.
 UNSEEN_K = 4.0
 UNSEEN_SHOWN = 10  # unseen values named per column (the most frequent)
-
-
-@dataclass(frozen=True)
-class ColumnDrift:
-    column: str
-    kind: str  # "numerical" | "categorical"
-    method: str
-    threshold: float
-    score: float
-    drifted: bool
-    noise_floor: float | None = None
-
-
-@dataclass
-class DriftResult:
-    columns: list[ColumnDrift]
-    prediction: ColumnDrift | None
-    sampling: dict[str, Any]
-    snapshot: Any = field(repr=False)
-
-    @property
-    def drifted_columns(self) -> list[str]:
-        return [c.column for c in self.columns if c.drifted]
-
-    @property
-    def drift_share(self) -> float:
-        return len(self.drifted_columns) / len(self.columns) if self.columns else 0.0
 
 
 # ----------------------------------------------------------------------------- reading data
@@ -113,6 +78,12 @@ def resolve_sources(spec: str, base: Path = Path()) -> list[Path]:
 
 
 def read_table(path: Path) -> pd.DataFrame:
+    """One CSV (every value as text, see ``tables.read_text_csv``) or Parquet file.
+
+    Raises:
+        PipelineError: the file is empty or cannot be read.
+        KeyError: the suffix is not one of ``DATA_SUFFIXES``.
+    """
     try:
         if DATA_SUFFIXES[path.suffix.lower()] == "parquet":
             return pd.read_parquet(path)
@@ -180,9 +151,16 @@ def read_current(
 def conform(
     current: pd.DataFrame, schema: schemas.Schema, keep: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Current data typed as the schema says (the model's inputs, the target and `keep`), or
-    a PipelineError naming the problem: missing input columns, or values that do not fit a
-    column's type (text in a numeric column, 'maybe' in a boolean one)."""
+    """Current data typed as the schema says: the model's inputs, the target and ``keep``.
+
+    Returns:
+        n rows (same index) x the features, then the target and the ``keep`` columns
+        present (see :func:`gitops_ml.schema.conform`).
+
+    Raises:
+        PipelineError: naming the problem: missing input columns, or values that do not fit
+            a column's type (text in a numeric column, 'maybe' in a boolean one).
+    """
     missing = [c for c in schema.features if c not in current.columns]
     if missing:
         raise PipelineError(
@@ -195,9 +173,12 @@ def conform(
 
 
 def comparable(frame: pd.DataFrame, schema: schemas.Schema, columns: list[str]) -> pd.DataFrame:
-    """The columns as the drift measures see them: numbers as float, every other type as
-    text categories. Booleans become "True"/"False" on both sides whatever was written
-    (True, "yes", 1), so their shares are compared value for value."""
+    """The columns as the drift measures see them: numbers as float, other types as text.
+
+    Booleans become "True"/"False" on both sides whatever was written (True, "yes", 1), so
+    their shares are compared value for value; columns the schema does not know (the
+    prediction) are left as they are. Returns n rows (same index) x ``columns``.
+    """
 
     def as_text(value: Any) -> Any:
         if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
@@ -220,8 +201,14 @@ def comparable(frame: pd.DataFrame, schema: schemas.Schema, columns: list[str]) 
 def plan_columns(
     schema: schemas.Schema, current: pd.DataFrame
 ) -> tuple[list[str], dict[str, str], list[str]]:
-    """Which schema columns are drift-compared, which are not and why, and which model
-    inputs have no value at all in the current batch (reported, not compared)."""
+    """Which schema columns are drift-compared, which are not and why, and which are empty.
+
+    Returns:
+        (compared, not compared, empty): the model inputs compared, in schema order; column
+        -> why it is not compared (not a model input, no value in the batch, or a date);
+        and the model inputs that have no value at all in the current batch (reported, not
+        compared).
+    """
     compared, skipped, empty = [], {}, []
     for name, column in schema.columns.items():
         present = int(current[name].notna().sum()) if name in current.columns else 0
@@ -253,9 +240,24 @@ def compare_inputs(
     prediction: str | None = None,
     rows: tuple[int, int] | None = None,
 ) -> tuple[DriftResult, dict[str, dict[str, Any]]]:
-    """Drift of the compared inputs (and `prediction`) and the unseen values of categorical
-    inputs, on frames conform() typed. `seen`: each categorical input's reference value
-    counts (default: counted from `reference`)."""
+    """Drift of the compared inputs (and ``prediction``) and the unseen categorical values.
+
+    Args:
+        reference: the reference rows, typed by :func:`conform`.
+        current: the current rows, typed by :func:`conform`.
+        schema: the ingest schema (which columns are compared, see :func:`plan_columns`).
+        settings: params.yaml ``monitor:``.
+        seen: each categorical input's reference value counts (default: counted from
+            ``reference``).
+        prediction: the prediction column's name, compared too when given.
+        rows: the (reference, current) row counts before sampling.
+
+    Returns:
+        The :class:`DriftResult` of :func:`measure_drift` and :func:`unseen_values`.
+
+    Raises:
+        PipelineError: Evidently returned no usable result for a column.
+    """
     compared, _, _ = plan_columns(schema, current)
     columns = compared + ([prediction] if prediction else [])
     drift = measure_drift(
@@ -273,8 +275,11 @@ def compare_inputs(
 
 
 def seen_values(path: Path, columns: list[str]) -> dict[str, pd.Series]:
-    """Per categorical column, the count of each value in the whole reference file (not a
-    sample: a rare value the model saw is not "unseen")."""
+    """Per categorical column, the count of each value in the whole reference CSV file.
+
+    The whole file, not a sample: a rare value the model saw is not "unseen". Values are
+    read as text; blanks are missing and not counted.
+    """
     if not columns:
         return {}
     frame = pd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False, na_values=[""])
@@ -284,10 +289,20 @@ def seen_values(path: Path, columns: list[str]) -> dict[str, pd.Series]:
 def unseen_values(
     seen: dict[str, pd.Series], current: pd.DataFrame, settings: MonitorParams
 ) -> dict[str, dict[str, Any]]:
-    """Per categorical input, the current rows holding a value absent from the reference:
-    count, share of all current rows, the most frequent such values, the limit and whether
-    the share exceeds it. The one-hot encoder maps such a value to "none of the known", so
-    those rows are scored without that input."""
+    """Per categorical input, the current rows holding a value absent from the reference.
+
+    The one-hot encoder maps such a value to "none of the known", so those rows are scored
+    without that input. The limit is ``monitor.max_unseen_share``, raised for a long-tailed
+    column to the Good-Turing estimate (the share of reference rows whose value occurs
+    once: how often a same-distribution batch meets a new value) plus ``UNSEEN_K`` (4)
+    standard deviations of the batch's share.
+
+    Returns:
+        Column -> ``rows`` (count), ``share`` (of all current rows, 0..1), ``limit``
+        (0..1), ``expected_by_chance`` (the Good-Turing share), ``values`` (the
+        ``UNSEEN_SHOWN`` most frequent unseen values -> rows), ``distinct`` and ``alert``
+        (share > limit).
+    """
     found = {}
     rows = len(current)
     for column, counts in seen.items():
@@ -322,236 +337,6 @@ def class_labels(values: pd.Series) -> pd.Series:
         if (whole == whole.round()).all():
             return values.astype("Int64").astype(str).where(values.notna())
     return values.astype(str).where(values.notna())
-
-
-# ------------------------------------------------------------------------------- sampling
-
-
-def bounded_sample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """At most max_rows rows, drawn uniformly without replacement (all rows when fewer).
-
-    By the Dvoretzky-Kiefer-Wolfowitz inequality the empirical distribution of n sampled rows
-    lies within sqrt(ln(2/a) / 2n) of the full data's, for every column, with probability
-    1 - a: 0.014 for n = 20,000 and a = 0.001 (docs/monitoring.md).
-    """
-    if len(frame) <= max_rows:
-        return frame
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(frame), size=max_rows, replace=False))
-    return frame.iloc[rows].reset_index(drop=True)
-
-
-def dkw_bound(rows: int, alpha: float = 0.001) -> float:
-    return math.sqrt(math.log(2 / alpha) / (2 * rows))
-
-
-# ---------------------------------------------------------------------------------- drift
-
-
-def _kinds(frame: pd.DataFrame, columns: list[str]) -> dict[str, str]:
-    return {
-        c: "numerical"
-        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-        else "categorical"
-        for c in columns
-    }
-
-
-def relabelings(n_ref: int, n_cur: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """`count` random splits of n_ref + n_cur pooled rows into two sides of the original sizes.
-
-    (count, n_ref + n_cur) booleans, True where the j-th smallest pooled value goes to the
-    reference side: the permutation null of "both sides come from one distribution".
-    """
-    labels = np.zeros((count, n_ref + n_cur), dtype=bool)
-    labels[:, :n_ref] = True
-    return rng.permuted(labels, axis=1)
-
-
-def permuted_wasserstein(
-    reference: np.ndarray, current: np.ndarray, labels: np.ndarray
-) -> np.ndarray:
-    """Normed Wasserstein distance of every relabeling of every column: (relabelings, columns).
-
-    reference (n_ref, columns) and current (n_cur, columns) hold no NaN. With z the sorted
-    pooled values, W1 = sum_j |F_ref(z_j) - F_cur(z_j)| (z_j+1 - z_j) (scipy's formula), and
-    the two CDFs at z_j come from the count of reference labels among the j smallest values:
-    one sort per column, then O(n) per relabeling. Divided by the reference standard
-    deviation, as Evidently does.
-    """
-    n_ref, n_cur = len(reference), len(current)
-    size = n_ref + n_cur
-    gaps = np.diff(np.sort(np.concatenate([reference, current]), axis=0), axis=0)
-    below = np.arange(1, size)
-    rows = max(1, CHUNK_CELLS // size)
-    distances = []
-    for start in range(0, len(labels), rows):
-        taken = np.cumsum(labels[start : start + rows, :-1], axis=1, dtype=np.int64)
-        # |F_ref - F_cur| * n_ref * n_cur = |taken * size - n_ref * below|, exact in integers
-        taken *= size
-        taken -= n_ref * below
-        np.abs(taken, out=taken)
-        distances.append(taken @ gaps)
-    norm = np.maximum(reference.std(axis=0), 0.001)
-    return np.concatenate(distances) / (n_ref * n_cur) / norm
-
-
-def permuted_jensenshannon(
-    reference: pd.Series, current: pd.Series, count: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Jensen-Shannon distance (natural log, as Evidently's) of `count` relabelings.
-
-    Relabeling rows only moves counts between the sides: the reference side's category counts
-    are a multivariate hypergeometric draw from the pooled counts.
-    """
-    pooled = pd.concat([reference, current]).value_counts().to_numpy()
-    n_ref, n_cur = len(reference), len(current)
-    ref = rng.multivariate_hypergeometric(pooled, n_ref, size=count)
-    p, q = ref / n_ref, (pooled - ref) / n_cur
-    from scipy.special import rel_entr
-
-    middle = (p + q) / 2
-    return np.sqrt((rel_entr(p, middle).sum(axis=1) + rel_entr(q, middle).sum(axis=1)) / 2)
-
-
-def noise_floors(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    kinds: dict[str, str],
-    methods: dict[str, str | None],
-    seed: int,
-    permutations: int = NOISE_PERMUTATIONS,
-) -> dict[str, float]:
-    """Per column, the distance two samples of these sizes reach by chance (mean + NOISE_K sd
-    of the permutation null). Only for the distances it is calibrated for (FLOOR_METHODS).
-
-    Columns with the same row counts share one set of relabelings (every column's null is
-    still exact; their floors are estimated from the same draws).
-    """
-    rng = np.random.default_rng(seed)
-    floors: dict[str, np.ndarray] = {}
-    numeric: dict[tuple[int, int], list[str]] = {}
-    for column, kind in kinds.items():
-        if methods[kind] != FLOOR_METHODS[kind]:
-            continue
-        ref, cur = reference[column].dropna(), current[column].dropna()
-        if len(ref) < 2 or len(cur) < 1:
-            continue
-        if kind == "categorical":
-            floors[column] = permuted_jensenshannon(ref, cur, permutations, rng)
-        else:
-            numeric.setdefault((len(ref), len(cur)), []).append(column)
-    for (n_ref, n_cur), columns in numeric.items():
-        values = [
-            np.column_stack([side[c].dropna().to_numpy(dtype=float) for c in columns])
-            for side in (reference, current)
-        ]
-        labels = relabelings(n_ref, n_cur, permutations, rng)
-        distances = permuted_wasserstein(values[0], values[1], labels)
-        floors.update(zip(columns, distances.T, strict=True))
-    return {
-        column: float(null.mean() + NOISE_K * null.std(ddof=1)) for column, null in floors.items()
-    }
-
-
-def measure_drift(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    features: list[str],
-    settings: MonitorParams,
-    prediction: str | None = None,
-    rows: tuple[int, int] | None = None,
-) -> DriftResult:
-    """Evidently's per-column drift on a bounded sample of each side; no file I/O.
-
-    `rows`: the (reference, current) row counts before sampling, when the frames passed in
-    are already samples (read_rows).
-    """
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
-
-    columns = features + ([prediction] if prediction else [])
-    ref = bounded_sample(reference[columns], settings.max_rows, settings.seed)
-    cur = bounded_sample(current[columns], settings.max_rows, settings.seed + 1)
-    kinds = _kinds(ref, columns)
-    definition = DataDefinition(
-        numerical_columns=[c for c in columns if kinds[c] == "numerical"],
-        categorical_columns=[c for c in columns if kinds[c] == "categorical"],
-    )
-    methods = {"numerical": settings.method, "categorical": settings.cat_method}
-    floors = noise_floors(ref, cur, kinds, methods, settings.seed)
-    base = {"numerical": settings.threshold, "categorical": settings.cat_threshold}
-    thresholds = {
-        c: max(base[kinds[c]] or 0.1, floor)  # both thresholds default to 0.1 (config.py)
-        for c, floor in floors.items()
-    }
-    preset = DataDriftPreset(
-        columns=columns,
-        num_method=settings.method,
-        num_threshold=settings.threshold,
-        cat_method=settings.cat_method,
-        cat_threshold=settings.cat_threshold,
-        per_column_threshold=thresholds,
-    )
-    # Evidently also correlates the numeric columns for its report: a column constant on one
-    # side divides 0 by 0 there (NaN correlation, shown as such) and numpy would warn.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        snapshot = Report([preset], include_tests=True).run(
-            Dataset.from_pandas(cur, data_definition=definition),
-            Dataset.from_pandas(ref, data_definition=definition),
-        )
-    results = parse_drift(snapshot.dict(), kinds, floors)
-    missing = [c for c in columns if c not in results]
-    if missing:
-        raise PipelineError(f"Evidently returned no drift result for: {', '.join(missing)}")
-    sampling = {
-        "method": SAMPLING_METHOD,
-        "max_rows": settings.max_rows,
-        "seed": settings.seed,
-        "reference": {"rows": rows[0] if rows else len(reference), "used": len(ref)},
-        "current": {"rows": rows[1] if rows else len(current), "used": len(cur)},
-        "ecdf_error_bound": round(dkw_bound(min(len(ref), len(cur))), 4),
-    }
-    return DriftResult(
-        columns=[results[c] for c in features],
-        prediction=results[prediction] if prediction else None,
-        sampling=sampling,
-        snapshot=snapshot,
-    )
-
-
-def parse_drift(
-    report: dict[str, Any], kinds: dict[str, str], floors: dict[str, float] | None = None
-) -> dict[str, ColumnDrift]:
-    """Per-column results from Evidently's snapshot: ValueDrift metrics and their tests."""
-    status = {
-        test["metric_config"]["metric_id"]: test["status"]
-        for test in report.get("tests", [])
-        if test.get("metric_config", {}).get("params", {}).get("type", "").endswith("ValueDrift")
-    }
-    results: dict[str, ColumnDrift] = {}
-    for metric in report["metrics"]:
-        config = metric["config"]
-        if not config["type"].endswith(":ValueDrift"):
-            continue
-        score = float(metric["value"])
-        floor = (floors or {}).get(config["column"])
-        verdict = status.get(metric["id"])
-        if verdict not in {"SUCCESS", "FAIL"} or math.isnan(score):
-            raise PipelineError(
-                f"Evidently could not measure drift of column {config['column']!r} "
-                f"(test status {verdict}, score {score})"
-            )
-        results[config["column"]] = ColumnDrift(
-            column=config["column"],
-            kind=kinds.get(config["column"], "numerical"),
-            method=config["method"],
-            threshold=float(config["threshold"]),
-            score=round(score, 6),
-            drifted=verdict == "FAIL",
-            noise_floor=None if floor is None else round(floor, 6),
-        )
-    return results
 
 
 # ---------------------------------------------------------------------------- performance
@@ -697,8 +482,19 @@ def summarize(
     not_compared: dict[str, str] | None = None,
     empty: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The verdict: alert when enough columns drift, the prediction drifts, a model input has
-    no value at all, too many rows hold values the model never saw, or quality drops."""
+    """The verdict of one check: the body of the ``monitoring`` result (summary.json).
+
+    Alert when at least ``monitor.min_drifted_columns`` columns drift, the prediction
+    drifts, a model input has no value at all, too many rows hold values the model never
+    saw (:func:`unseen_values`), or quality drops (:func:`compare_performance`).
+
+    Returns:
+        ``alert``, ``reasons`` (one sentence each), ``notes``, ``drifted_columns``,
+        ``drift_share`` (0..1), ``columns_checked``, ``columns`` (per column ``kind``,
+        ``method``, ``score``, ``threshold``, ``noise_floor``, ``drifted``),
+        ``not_compared``, ``unseen_values``, ``raised_thresholds``, ``prediction_drift``,
+        ``performance``, ``sampling`` and ``settings``.
+    """
     drifted = drift.drifted_columns
     reasons = []
     if len(drifted) >= settings.min_drifted_columns:
@@ -765,6 +561,7 @@ def summarize(
 
 
 def unseen_names(found: dict[str, Any]) -> str:
+    """The unseen values of one column as text: ``'a' (12), 'b' (3) and 4 more``."""
     named = ", ".join(f"{value!r} ({rows})" for value, rows in found["values"].items())
     more = found["distinct"] - len(found["values"])
     return named + (f" and {more} more" if more > 0 else "")
@@ -784,7 +581,9 @@ def strict_json(value: Any) -> Any:
 
 
 def dump_summary(summary: dict[str, Any]) -> str:
-    return json.dumps(strict_json(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    """The text of summary.json: a ``monitoring`` result (results.py), strict JSON."""
+    stamped = stamp("monitoring", strict_json(summary))
+    return json.dumps(stamped, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
 def quality_line(performance: dict[str, Any] | None) -> str:
@@ -881,9 +680,18 @@ def drifted_batch(
     seed: int,
     columns: int = 2,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """A "production" batch: rows resampled from `frame`, the first `columns` of the
-    `numeric` input columns with more than 10 distinct values shifted by `shift_sd` of their
-    standard deviation."""
+    """A "production" batch for the demo, with a known shift.
+
+    ``rows`` rows are drawn from ``frame`` with replacement (seeded); the first ``columns``
+    of the ``numeric`` input columns with more than 10 distinct values are shifted by
+    ``shift_sd`` of their standard deviation in ``frame``.
+
+    Returns:
+        (the batch, ``rows`` x ``frame``'s columns; the names of the shifted columns).
+
+    Raises:
+        PipelineError: fewer than ``columns`` numeric columns have more than 10 values.
+    """
     candidates = [c for c in numeric if frame[c].nunique() > 10]
     shifted = candidates[:columns]
     if len(shifted) < columns:
@@ -899,6 +707,10 @@ def drifted_batch(
 
 
 def predicted(model: Any, frame: pd.DataFrame, features: list[str], problem_type: str) -> pd.Series:
+    """The model's predictions on ``frame[features]``, one per row (same index).
+
+    Classes are text (:func:`class_labels`), so they compare with a log's predictions.
+    """
     values = pd.Series(model.predict(frame[features]), index=frame.index)
     return class_labels(values) if problem_type == "classification" else values
 
@@ -914,6 +726,24 @@ def served_predictions(values: pd.Series, problem_type: str) -> pd.Series:
 
 
 def check(args: argparse.Namespace) -> int:
+    """``gitops-ml monitor check``: compare the current data with the champion's training data.
+
+    Removes the previous verdict first; reads a sample of the reference (``--reference``)
+    and of the current data (``--current`` or ``monitor.current``), typed by the schema;
+    predicts with ``--model`` (or takes the log's ``prediction`` column); measures drift,
+    unseen values and, when labels are present, quality against ``--reference-metrics``.
+    Writes summary.json (a ``monitoring`` result), summary.md and Evidently's report.html
+    to ``--out`` and prints the digest.
+
+    Returns:
+        ``EXIT_ALERT`` (3) when the summary alerts, else ``EXIT_OK`` (0).
+
+    Raises:
+        ParamsError: params.yaml is missing or invalid.
+        PipelineError: the schema or data cannot be read or do not fit, the reference is
+            not the data the champion was trained on (``--run-info`` md5), or Evidently
+            gives no result for a column.
+    """
     for old in ("summary.json", "summary.md", "report.html"):  # a failed run leaves no verdict
         (args.out / old).unlink(missing_ok=True)
     params = load_params()
@@ -1009,6 +839,16 @@ def check(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    """``gitops-ml monitor demo-batch``: write a drifted batch (:func:`drifted_batch`) as CSV.
+
+    Returns:
+        ``EXIT_OK`` (0).
+
+    Raises:
+        ParamsError: params.yaml is missing or invalid.
+        SchemaError: the schema is missing or the data do not fit it.
+        PipelineError: the data have too few continuous numeric columns to shift.
+    """
     params = load_params()
     schema = schemas.load_schema(args.schema)
     frame = pd.concat([schemas.read_frame(p, schema) for p in args.data], ignore_index=True)
@@ -1021,6 +861,13 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """``gitops-ml monitor check|demo-batch``: parse ``argv`` and run the sub-command.
+
+    Raises:
+        SystemExit: 2 on a wrong command line (argparse); 3 when ``check`` alerts.
+        PipelineError: an input file given on the command line does not exist, or the
+            sub-command fails (see :func:`check`, :func:`demo`).
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     checker = commands.add_parser("check", help="compare current data with the reference")

@@ -18,7 +18,6 @@ import getpass
 import json
 import logging
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -28,163 +27,45 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import metrics, tracking
+from . import checks, metrics, results, tracking
 from .errors import PipelineError, run
-from .params import LibraryParams, PromoteParams, load_params
-from .tables import file_md5, split_target
+from .gate import Decision, decide, paired_bootstrap, rounded, scarce_classes
+from .params import LibraryParams, load_params
+from .registry import (
+    CHAMPION,
+    alias_version,
+    ensure_registered,
+    load_version,
+    move_champion,
+    register_candidate,
+    registry_client,
+    restore,
+)
 from .schema import Schema, SchemaError, load_schema, plain, read_frame
+from .tables import file_md5, split_target
 
-CHAMPION = "champion"
-PREVIOUS = "previous-champion"
 log = logging.getLogger(__name__)
 
-Scorer = Callable[[np.ndarray, np.ndarray], float]
-
-
-# --- the gate: pure functions --------------------------------------------------------------
-
 
 @dataclass(frozen=True)
-class Comparison:
-    """Candidate and champion scored on the same rows; `difference` is signed so that a
-    positive value always means "the candidate is better" (rmse/mae are flipped). `scored`
-    of the `requested` bootstrap resamples had a defined metric and make the interval."""
+class CheckContext:
+    """What a user promotion check (``promote.extra_checks``, see ``checks.py``) receives.
 
-    candidate: float
-    champion: float
-    difference: float
-    low: float
-    high: float
-    scored: int
-    requested: int
+    ``features``: the test split's input columns (rows x columns DataFrame, typed by the
+    ingest schema); ``labels``: its target, shape (rows,); ``candidate_predictions``:
+    ``candidate.predict(features)``, shape (rows,); ``champion`` is None before the first
+    promotion; ``metrics``: the candidate's metric name -> value on the test split.
+    """
 
-
-def rounded(value: float) -> float:
-    """6 digits, and no negative zero ("[-0.0000, ...]" reads as a loss)."""
-    return round(float(value), 6) + 0.0
-
-
-def resample(rng: np.random.Generator, groups: Sequence[np.ndarray]) -> np.ndarray:
-    """Row indices drawn with replacement within each group, as many as the group holds."""
-    return np.concatenate([group[rng.integers(0, len(group), len(group))] for group in groups])
-
-
-def paired_bootstrap(
-    actual: np.ndarray,
-    candidate: np.ndarray,
-    champion: np.ndarray,
-    score: Scorer,
-    *,
-    higher_is_better: bool,
-    resamples: int,
-    confidence: float,
-    seed: int,
-    stratify: bool = False,
-) -> Comparison:
-    """Percentile interval of the metric difference (candidate - champion) over bootstrap
-    resamples of the test rows: the paired, stratified bootstrap of Efron & Tibshirani,
-    An Introduction to the Bootstrap (Chapman & Hall, 1993): percentile intervals (ch. 13);
-    data made of several samples, each resampled on its own (ch. 8).
-
-    Paired: each resample takes the same rows for both models, so the noise of the rows
-    they share cancels in the difference. Stratified (`stratify`, classification): rows are
-    drawn within each class, as many as the class holds, so every resample keeps every class
-    in its original numbers and a metric such as roc_auc stays defined even with one row of a
-    rare class. A resample whose metric is still undefined (NaN, whatever scikit-learn does
-    there) is skipped and counted; when fewer than half of the resamples can be scored the
-    test split is too small for this metric and no interval is given (PipelineError)."""
-    sign = 1.0 if higher_is_better else -1.0
-    cand_value, champ_value = score(actual, candidate), score(actual, champion)
-    if not (np.isfinite(cand_value) and np.isfinite(champ_value)):
-        raise PipelineError(
-            f"the metric is undefined on the test split (candidate {cand_value}, champion "
-            f"{champ_value}): the test split is too small for this metric"
-        )
-    groups = (
-        [np.flatnonzero(actual == label) for label in pd.unique(actual)]
-        if stratify
-        else [np.arange(len(actual))]
-    )
-    rng = np.random.default_rng(seed)
-    differences = []
-    for _ in range(resamples):
-        rows = resample(rng, groups)
-        difference = sign * (
-            score(actual[rows], candidate[rows]) - score(actual[rows], champion[rows])
-        )
-        if np.isfinite(difference):  # undefined on this resample: skipped, and counted
-            differences.append(difference)
-    if len(differences) < resamples // 2:
-        raise PipelineError(
-            f"only {len(differences)} of {resamples} bootstrap resamples could be scored: "
-            "the test split is too small for this metric"
-        )
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(differences, [tail, 100 - tail])
-    return Comparison(
-        candidate=rounded(cand_value),
-        champion=rounded(champ_value),
-        difference=rounded(sign * (cand_value - champ_value)),
-        low=rounded(low),
-        high=rounded(high),
-        scored=len(differences),
-        requested=resamples,
-    )
-
-
-def scarce_classes(
-    actual: np.ndarray, classes: Sequence[Any], min_rows: int, metric: str
-) -> str | None:
-    """Why the test split cannot judge `metric` (a class with fewer than `min_rows` rows:
-    evaluate.min_class_rows), or None when every class has enough rows."""
-    few = metrics.scarce(metrics.rows_per_class(actual, classes), min_rows)
-    if not few:
-        return None
-    held = ", ".join(
-        f"{n} row{'' if n == 1 else 's'} of class {label!r}" for label, n in few.items()
-    )
-    return (
-        f"the test split holds {held} (< evaluate.min_class_rows {min_rows}): too few "
-        f"examples to judge {metric}; add data or lower the setting"
-    )
-
-
-@dataclass(frozen=True)
-class Decision:
-    promoted: bool
-    reason: str
-
-
-def meets_floor(value: float, gate: PromoteParams) -> bool:
-    if gate.floor is None:
-        return True
-    return value >= gate.floor if gate.higher_is_better else value <= gate.floor
-
-
-def decide(gate: PromoteParams, candidate: float, comparison: Comparison | None) -> Decision:
-    """The promotion rule, in one place. `comparison` is None when there is no champion."""
-    better = "higher" if gate.higher_is_better else "lower"
-    if not meets_floor(candidate, gate):
-        return Decision(
-            False,
-            f"{gate.metric} {candidate:.4f} does not reach the floor {gate.floor} "
-            f"({better} is better)",
-        )
-    if comparison is None:
-        floor = "no floor set" if gate.floor is None else f"floor {gate.floor}"
-        return Decision(True, f"first model: {gate.metric} {candidate:.4f} ({floor})")
-    numbers = (
-        f"{gate.metric} candidate {comparison.candidate:.4f} vs champion "
-        f"{comparison.champion:.4f}, improvement {comparison.difference:+.4f}, "
-        f"{gate.confidence:.0%} CI [{comparison.low:+.4f}, {comparison.high:+.4f}]"
-    )
-    if comparison.low > gate.min_improvement:
-        return Decision(True, f"{numbers} lies above {gate.min_improvement:+.4f}")
-    return Decision(
-        False,
-        f"{numbers} does not lie above {gate.min_improvement:+.4f}: no evidence the "
-        "candidate is better, champion unchanged",
-    )
+    params: LibraryParams
+    features: pd.DataFrame
+    labels: pd.Series
+    candidate: Any
+    candidate_version: str
+    candidate_predictions: np.ndarray
+    champion: Any
+    champion_version: str | None
+    metrics: dict[str, float]
 
 
 # --- lineage --------------------------------------------------------------------------------
@@ -204,11 +85,6 @@ def trigger() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"local run by {user}"
-
-
-def public_uri(uri: str) -> str:
-    """The tracking URI without credentials, safe for reports and job summaries."""
-    return re.sub(r"(?<=://)[^/@]+@", "", uri)
 
 
 @dataclass
@@ -240,9 +116,12 @@ class Record:
     time: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
+    # promote.extra_checks run when the gate says promote: [{check, passed, reason}]
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def number(value: float | None, spec: str = ".4f") -> str:
+    """``value`` formatted with ``spec`` for the model card; ``"n/a"`` for None or NaN."""
     return "n/a" if value is None or not np.isfinite(value) else format(value, spec)
 
 
@@ -305,87 +184,12 @@ def model_card(record: Record, metrics: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-# --- the registry -----------------------------------------------------------------------------
-
-
-def registry_client() -> Any:
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking.tracking_uri())
-
-
-def alias_version(client: Any, name: str, alias: str) -> str | None:
-    """The version an alias points at, or None when it is not set."""
-    try:
-        aliases = client.get_registered_model(name).aliases
-    except Exception as exc:
-        if "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")):
-            return None
-        raise
-    version = aliases.get(alias)
-    return None if version is None else str(version)
-
-
-def ensure_registered(client: Any, name: str) -> None:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        client.get_registered_model(name)
-    except MlflowException as exc:
-        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
-        client.create_registered_model(name)
-
-
-def register_candidate(client: Any, name: str, run_info: dict[str, Any], params: LibraryParams) -> Any:
-    """The model version for the candidate: reused when this model is already registered,
-    re-logged from models/model.joblib when its run is not in this store (model restored
-    from the DVC run-cache on a fresh CI machine)."""
-    from mlflow.exceptions import MlflowException
-
-    source = run_info["model_uri"]
-    for version in client.search_model_versions(f"name = '{name}'"):
-        if version.source == source:
-            return version
-    try:
-        return client.create_model_version(name, source, run_id=run_info["run_id"])
-    except MlflowException as exc:
-        log.warning("%s is not in this MLflow store (%s): logging it again", source, exc)
-    return None
-
-
 def relog(
     model: Any, example: pd.DataFrame, params: LibraryParams, data: dict[str, str], schema: Schema
 ) -> dict:
     """Log `model` to this MLflow store again, its signature from the ingest schema."""
     run_params = {"problem_type": params.problem_type, "relogged": True}
     return tracking.log_model(model, example, params.mlflow.experiment, run_params, data, schema)
-
-
-def move_champion(client: Any, name: str, version: str, expected: str | None) -> None:
-    """Point `champion` at `version`, keeping the old one as `previous-champion`.
-
-    `previous-champion` moves first: if the second call fails, `champion` still names the
-    old version (and so does `previous-champion`). A champion changed by someone else since
-    the comparison aborts the move."""
-    current = alias_version(client, name, CHAMPION)
-    if current != expected:
-        raise PipelineError(
-            f"concurrent promotion: '{CHAMPION}' moved from version {expected} to {current} "
-            "during the comparison; nothing changed, run the promotion again"
-        )
-    if current is not None:
-        client.set_registered_model_alias(name, PREVIOUS, current)
-    client.set_registered_model_alias(name, CHAMPION, version)
-    if alias_version(client, name, CHAMPION) != version:
-        raise PipelineError(f"'{CHAMPION}' does not point at version {version} after the move")
-
-
-def load_version(name: str, version: str) -> Any:
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking.tracking_uri())
-    return mlflow.sklearn.load_model(f"models:/{name}/{version}")
 
 
 def promote(
@@ -399,16 +203,42 @@ def promote(
     candidate_model: Callable[[], Any] | None = None,
     data: dict[str, str] | None = None,
 ) -> tuple[Record, dict[str, float]]:
-    """Register, compare, and move the alias when the gate says so. `test`: the held-out
-    rows read with the ingest `schema` (schema.read_frame), whose positive label the binary
-    metrics use. Returns the audit record and the candidate's metrics."""
+    """Register, compare, and move the alias when the gate says so.
+
+    The candidate is registered (or re-logged), scored on ``test`` with the gate metric and
+    compared with the champion by :func:`paired_bootstrap`; :func:`decide` applies the
+    rule, then ``promote.extra_checks`` may veto; the outcome is tagged on the version and,
+    when promoted, ``champion`` moves (:func:`move_champion`).
+
+    Args:
+        params: the project's params (its ``promote:`` section is the gate).
+        run_info: models/run.json (``run_id``, ``model_uri``...).
+        test: the held-out rows (n rows x features + target) read with the ingest
+            ``schema`` (schema.read_frame), whose positive label the binary metrics use.
+        schema: the ingest schema.
+        client: an ``MlflowClient``.
+        load: ``(name, version) -> model``; default :func:`load_version`.
+        candidate_model: returns the candidate when its run is not in this store (it is
+            then logged again); None: such a candidate fails.
+        data: input file -> DVC md5, recorded as lineage.
+
+    Returns:
+        The audit :class:`Record` and the candidate's metrics (name -> value, NaN where
+        undefined).
+
+    Raises:
+        PipelineError: no ``promote:`` section; the candidate's run is not in this store
+            and no ``candidate_model``; the bootstrap cannot give an interval; a concurrent
+            promotion; or the registry is unreachable or fails (``champion`` not moved).
+        KeyError: ``run_info`` lacks ``run_id`` or ``model_uri``.
+    """
     from mlflow.exceptions import MlflowException
 
     gate = params.promote
     if gate is None:
         raise PipelineError("params.yaml has no 'promote:' section: add one to set the gate")
     name = params.mlflow.registered_model
-    where = public_uri(tracking.tracking_uri())
+    where = tracking.public_uri(tracking.tracking_uri())
     data = dict(data or {})
     classification = params.problem_type == "classification"
     try:
@@ -443,6 +273,7 @@ def promote(
             "" if champion_version is None else f"; '{CHAMPION}' stays version {champion_version}"
         )
         comparison = None
+        found: list[dict[str, Any]] = []
         if champion_version == candidate_version:
             decision = Decision(False, f"version {candidate_version} is already '{CHAMPION}'")
         elif scarce is not None:
@@ -454,6 +285,7 @@ def promote(
                 "to judge the candidate on; add data" + unchanged,
             )
         else:
+            champion_model = None
             if champion_version is not None:
                 champion_model = load(name, champion_version)
                 comparison = paired_bootstrap(
@@ -468,6 +300,19 @@ def promote(
                     stratify=classification,
                 )
             decision = decide(gate, cand_value, comparison)
+            if decision.promoted and gate.extra_checks:
+                context = CheckContext(
+                    params, features, labels, candidate, candidate_version,
+                    np.asarray(candidate.predict(features)), champion_model, champion_version,
+                    values,
+                )  # fmt: skip
+                verdicts = checks.run_checks(gate.extra_checks, context)
+                found = [asdict(verdict) for verdict in verdicts]
+                vetoed = checks.vetoes(verdicts)
+                if vetoed:
+                    decision = Decision(
+                        False, f"vetoed by {'; '.join(vetoed)} ({decision.reason}){unchanged}"
+                    )
         record = Record(
             decision="promoted" if decision.promoted else "not promoted",
             reason=decision.reason,
@@ -495,6 +340,7 @@ def promote(
             run_id=run_info["run_id"],
             model_source=run_info["model_uri"],
             tracking_uri=where,
+            checks=found,
         )
         tags = {
             "promotion.decision": record.decision,
@@ -510,7 +356,7 @@ def promote(
     except MlflowException as exc:
         raise PipelineError(
             f"MLflow registry at {where} is unreachable or failed ({exc.error_code}): "
-            f"{public_uri(exc.message)}; '{CHAMPION}' was not moved"
+            f"{tracking.public_uri(exc.message)}; '{CHAMPION}' was not moved"
         ) from None
     except OSError as exc:  # connection refused, DNS, timeouts surface as OSError subclasses
         raise PipelineError(
@@ -533,26 +379,23 @@ def candidate_metrics(
     return metrics.compute(params.problem_type, actual, predicted, scores, classes, positive_label)
 
 
-def restore(client: Any, name: str, version: str | None = None) -> tuple[str, str]:
-    """Rollback in the registry: `champion` back to `version` (default: `previous-champion`).
-    Returns (old champion, new champion)."""
-    current = alias_version(client, name, CHAMPION)
-    target = version or alias_version(client, name, PREVIOUS)
-    if target is None:
-        raise PipelineError(
-            f"no version to restore: '{PREVIOUS}' is not set; pass a version explicitly"
-        )
-    client.get_model_version(name, target)  # fails clearly when the version does not exist
-    if current == target:
-        raise PipelineError(f"version {target} is already '{CHAMPION}'")
-    move_champion(client, name, target, current)
-    return current or "none", target
-
-
 # --- entry point ----------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """``gitops-ml promote``: run the gate, write the record and the model card.
+
+    With ``--restore [VERSION]`` it only moves ``champion`` back (:func:`restore`). Otherwise
+    reads ``--run-info``, the ``--test`` split with the ``--schema``, runs :func:`promote`,
+    writes the ``promotion`` result (``--record``, JSON, see ``results.py``) and the model
+    card (``--card``, Markdown), and prints the decision. "Not promoted" exits 0.
+
+    Raises:
+        SystemExit: 2 on a wrong command line (argparse).
+        ParamsError: params.yaml is missing or invalid.
+        PipelineError: ``--run-info`` is missing, the test split or schema cannot be read,
+            a rollback is refused, or :func:`promote` fails.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run-info", type=Path, required=True)
     parser.add_argument("--test", type=Path, required=True, help="held-out rows")
@@ -612,13 +455,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         candidate_model=candidate_model,
         data=data,
     )
-    for path, text in (
-        # strict JSON: an undefined number is null, never a bare NaN token
-        (args.record, json.dumps(asdict(record), indent=2, allow_nan=False) + "\n"),
-        (args.card, model_card(record, values)),
-    ):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    # a `promotion` result (results.py): strict JSON, an undefined number is null
+    results.write(args.record, "promotion", asdict(record))
+    args.card.parent.mkdir(parents=True, exist_ok=True)
+    args.card.write_text(model_card(record, values), encoding="utf-8")
     print(f"promote: version {record.candidate_version} {record.decision}: {record.reason}")
 
 

@@ -98,6 +98,7 @@ class Column:
 
     @property
     def is_feature(self) -> bool:
+        """True for the types a model uses (numeric, boolean, categorical, datetime)."""
         return self.type in FEATURE_TYPES
 
 
@@ -121,16 +122,26 @@ class Schema:
 
     @property
     def features(self) -> list[str]:
+        """The names of the feature columns, in the source's column order."""
         return [name for name, column in self.columns.items() if column.is_feature]
 
     def of_type(self, *kinds: str) -> list[str]:
+        """The names of the columns whose type is one of ``kinds``, in column order."""
         return [name for name, column in self.columns.items() if column.type in kinds]
 
     @property
     def dropped(self) -> dict[str, Column]:
+        """Name -> decision of every column that is not a feature (identifiers, empty, ...)."""
         return {name: c for name, c in self.columns.items() if not c.is_feature}
 
     def to_json(self) -> str:
+        """The schema file's text: indented JSON with ``schema_version``, newline-terminated.
+
+        Empty fields of a column (no placeholders, no format, ...) are left out.
+
+        Raises:
+            ValueError: a recorded value is NaN or infinite (``allow_nan=False``).
+        """
         data = {
             "schema_version": SCHEMA_VERSION,
             "target": asdict(self.target),
@@ -144,6 +155,11 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schema:
+        """The schema from the parsed JSON of a schema file (the inverse of :meth:`to_json`).
+
+        Raises:
+            SchemaError: ``data`` was written by another ``schema_version``.
+        """
         if data.get("schema_version") != SCHEMA_VERSION:
             raise SchemaError(
                 f"schema version {data.get('schema_version')!r} is not {SCHEMA_VERSION}: "
@@ -156,12 +172,17 @@ class Schema:
         )
 
     def save(self, path: Path) -> None:
+        """Write :meth:`to_json` to ``path`` (UTF-8), creating its folder."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.to_json(), encoding="utf-8")
 
 
 def load_schema(path: Path) -> Schema:
-    """Read the schema ingest wrote; SchemaError when it is missing or from another version."""
+    """Read the schema file ingest wrote.
+
+    Raises:
+        SchemaError: the file is missing, or was written by another schema version.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -207,8 +228,12 @@ def boolean_values(values: pd.Series) -> list[str] | None:
 
 
 def date_format(values: pd.Series) -> str | None:
-    """The strftime format most values of a text column parse with, else None. Both readings
-    of 01/02/2024 (month first, day first) are tried; the one more values fit wins."""
+    """The strftime format most values of a text column parse with, else None.
+
+    Only text whose first 100 values look like dates is tried. Both readings of 01/02/2024
+    (month first, day first) are tried; the one more values fit wins, and it must fit at
+    least ``DATE_SHARE`` (95%) of the values.
+    """
     from pandas.tseries.api import guess_datetime_format
 
     text = _text(values)
@@ -287,7 +312,19 @@ def override(column: Column, wanted: str) -> Column:
 def decide_columns(
     frame: pd.DataFrame, target: str, overrides: Mapping[str, str] | None = None
 ) -> dict[str, Column]:
-    """Decide every input column; SchemaError when an override names no column."""
+    """Decide every input column of ``frame`` except ``target``, in the frame's order.
+
+    Args:
+        frame: all labelled rows (n rows x columns, the target included).
+        target: the target column's name (not decided here).
+        overrides: column name -> type from ``data.column_types``; they win over detection.
+
+    Returns:
+        Column name -> decision.
+
+    Raises:
+        SchemaError: an override names a column the data does not have.
+    """
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(map(str, frame.columns)))
     if unknown:
@@ -306,15 +343,23 @@ def decide_columns(
 
 
 def date_parts(dates: pd.Series) -> list[str]:
-    """The numbers a date column becomes, by its resolution in the training rows: years stored
-    as dates (all 1 January, e.g. a car's model year) -> the year; monthly dates (all the
-    1st) -> the month; daily dates -> month and day of week; plus the hour when times of day
-    vary. Parts that cannot vary are left out.
+    """The numbers a date column becomes, by its resolution in the training rows.
+
+    Years stored as dates (all 1 January, e.g. a car's model year) -> the year; monthly dates
+    (all the 1st) -> the month; daily dates -> month and day of week; plus the hour when
+    times of day vary. Parts that cannot vary are left out.
 
     Absolute time (days elapsed, or the year of a daily date) is not a feature: every later
     date lies outside the training range, so a model extrapolating a trend learned on it
     would change its answers merely because time moved on (a spurious slope is enough), and
-    a random train/test split lets it learn period-specific labelling as if it were signal."""
+    a random train/test split lets it learn period-specific labelling as if it were signal.
+
+    Args:
+        dates: the parsed training dates (datetime64, missing values dropped).
+
+    Returns:
+        A subset of ``["year", "month", "dayofweek", "hour"]``, in that order.
+    """
     if dates.empty or ((dates.dt.month == 1) & (dates.dt.day == 1)).all():
         return ["year"]
     parts = ["month"] if (dates.dt.day == 1).all() else ["month", "dayofweek"]
@@ -334,8 +379,11 @@ def with_date_parts(columns: dict[str, Column], train: pd.DataFrame) -> dict[str
 
 
 def label_dtype(labels: pd.Series, problem_type: str) -> str:
-    """How labels are stored: integers stay integers even when missing targets made pandas
-    read the column as float."""
+    """How labels are stored: ``"int64"``, ``"float64"``, ``"bool"`` or ``"string"``.
+
+    Regression targets are ``float64``; integer classes stay integers even when missing
+    targets made pandas read the column as float.
+    """
     if problem_type == "regression":
         return "float64"
     if pd.api.types.is_bool_dtype(labels):
@@ -347,8 +395,14 @@ def label_dtype(labels: pd.Series, problem_type: str) -> str:
 
 
 def positive_class(classes: list[Any], counts: Mapping[Any, int], wanted: Any = None) -> Any:
-    """The positive class of a binary target: data.positive_label when set (matched as text,
-    so 1 and "1" are the same label), else the minority class (ties: the last class)."""
+    """The positive class of a binary target.
+
+    It is ``data.positive_label`` when set (matched as text, so 1 and "1" are the same
+    label), else the minority class by ``counts`` (ties: the last class).
+
+    Raises:
+        SchemaError: ``wanted`` is not one of ``classes``.
+    """
     if wanted is not None:
         for label in classes:
             if str(label) == str(wanted):
@@ -388,8 +442,15 @@ def infer_schema(
     positive_label: Any = None,
     train: pd.DataFrame | None = None,
 ) -> Schema:
-    """Every decision at once: the input columns' types from all labelled rows, the target's
-    classes, and the date parts from `train` (default: `frame`)."""
+    """Every decision of ingest at once.
+
+    The input columns' types come from all labelled rows (``frame``, n rows x columns), the
+    target's classes and positive class from ``frame[target]``, and the date parts from
+    ``train`` (default: ``frame``). ``rows`` is left empty for the caller to fill.
+
+    Raises:
+        SchemaError: an override names no column, or ``positive_label`` is not a class.
+    """
     columns = decide_columns(frame, target, overrides)
     columns = with_date_parts(columns, frame if train is None else train)
     return Schema(columns, infer_target(frame[target], problem_type, positive_label))
@@ -399,8 +460,12 @@ def infer_schema(
 
 
 def invalid(message: str) -> SchemaError:
-    """A bad input value. Under MLflow (a served model) the error is also an MlflowException,
-    which its scoring server answers with a 400 carrying this message."""
+    """The error to raise for a bad input value (returned, not raised).
+
+    Under MLflow (a served model, ``mlflow.exceptions`` already imported) the error is also
+    an ``MlflowException`` with ``INVALID_PARAMETER_VALUE``, which its scoring server answers
+    with a 400 carrying this message; otherwise a plain :class:`SchemaError`.
+    """
     exceptions = sys.modules.get("mlflow.exceptions")
     if exceptions is None:
         return SchemaError(message)
@@ -420,9 +485,15 @@ def _examples(values: pd.Series) -> str:
 
 
 def parse_booleans(values: pd.Series, name: str) -> pd.Series:
-    """True/False from booleans, 0/1 or their texts (a bool column, or object with None where
-    missing: Great Expectations cannot check pandas' nullable "boolean" type); a value that
-    is not a boolean raises, naming the column (never silently True)."""
+    """True/False from booleans, 0/1 or their texts (true/false, yes/no, y/n, t/f).
+
+    The result is a bool column, or object with None where missing: Great Expectations
+    cannot check pandas' nullable "boolean" type. Same length and index as ``values``.
+
+    Raises:
+        SchemaError: a value is not a boolean, naming the column (never silently True);
+            also an ``MlflowException`` when served (see :func:`invalid`).
+    """
 
     def one(value: Any) -> Any:
         if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
@@ -451,7 +522,12 @@ def parse_booleans(values: pd.Series, name: str) -> pd.Series:
 
 
 def parse_numbers(values: pd.Series, name: str, placeholders: Collection[str]) -> pd.Series:
-    """float64; the column's known placeholders become missing, other text raises."""
+    """The values as float64; the column's known placeholders and blanks become missing.
+
+    Raises:
+        SchemaError: a value is neither a number nor a known placeholder, naming the column
+            (also an ``MlflowException`` when served, see :func:`invalid`).
+    """
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
     text = values.astype("string").str.strip()
@@ -464,8 +540,14 @@ def parse_numbers(values: pd.Series, name: str, placeholders: Collection[str]) -
 
 
 def parse_dates(values: pd.Series, column: Column, name: str) -> pd.Series:
-    """datetime64 (UTC, naive) from text in the column's format or ISO 8601; a number or
-    text in another format raises, naming the column."""
+    """The values as naive datetime64 in UTC, from text in the column's format or ISO 8601.
+
+    Values that are already datetimes are converted to UTC; blanks become missing (NaT).
+
+    Raises:
+        SchemaError: a value is a number or text in another format, naming the column (also
+            an ``MlflowException`` when served, see :func:`invalid`).
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = pd.to_datetime(values, utc=True)
         return parsed.dt.tz_localize(None)
@@ -505,9 +587,21 @@ def parse_text(values: pd.Series) -> pd.Series:
 
 
 def conform(frame: pd.DataFrame, schema: Schema, *, keep: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The feature columns typed as the schema says (plus the target and `keep` columns when
-    present); dropped columns are left out. Raises SchemaError (or MLflow's 400 when served)
-    naming a column whose values do not fit its type."""
+    """The feature columns typed as the schema says; dropped columns are left out.
+
+    Args:
+        frame: n rows x any columns; feature columns it lacks are skipped.
+        schema: the recorded decisions.
+        keep: further columns copied unchanged when present (e.g. metadata).
+
+    Returns:
+        n rows (same index) x the features present, then the target (read with
+        :func:`read_labels`) and ``keep`` columns when present.
+
+    Raises:
+        SchemaError: a column's values do not fit its type, naming the column (MLflow's 400
+            when served, see :func:`invalid`).
+    """
     out = {}
     for name, column in schema.columns.items():
         if not column.is_feature or name not in frame.columns:
@@ -544,16 +638,25 @@ def read_labels(values: pd.Series, target: Target) -> pd.Series:
 
 
 def read_frame(path: Path, schema: Schema) -> pd.DataFrame:
-    """A split written by ingest, read back with the schema's types."""
+    """A split (CSV) written by ingest, read back with the schema's types via :func:`conform`.
+
+    Columns the schema does not know (e.g. metadata) are kept as text.
+
+    Raises:
+        SchemaError: a value does not fit its column's type.
+    """
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     return conform(frame, schema, keep=tuple(c for c in frame.columns if c not in schema.columns))
 
 
 def signature_types(schema: Schema) -> dict[str, str]:
-    """MLflow column types for serving: numbers as double (so a missing value is accepted
-    whatever the training file held), everything else as string. Booleans are not MLflow
-    `boolean`: its cast turns every non-empty text, "false" included, into True; the model's
-    own parser reads them instead and refuses what is not a boolean."""
+    """MLflow column types for serving, feature name -> ``"double"`` or ``"string"``.
+
+    Numbers are double (so a missing value is accepted whatever the training file held),
+    everything else string. Booleans are not MLflow ``boolean``: its cast turns every
+    non-empty text, "false" included, into True; the model's own parser reads them instead
+    and refuses what is not a boolean.
+    """
     return {name: "double" if schema.columns[name].type == NUMERIC else "string"
             for name in schema.features}  # fmt: skip
 

@@ -148,6 +148,19 @@ def build_suite(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """``gitops-ml expectations DATA... --schema S --out SUITE``: write the suite for review.
+
+    Reads the CSV splits with the schema's types, concatenates their rows, builds the suite
+    with :func:`build_suite` (``--margin``: share the observed ranges and null rates are
+    widened by, default 0.1 = 10%; ``--max-categories``: largest value set written, default
+    20), writes it as JSON to ``--out`` and prints the column-type decisions.
+
+    Raises:
+        SystemExit: 2 on a wrong command line (argparse).
+        ParamsError: params.yaml is missing or invalid.
+        SchemaError: the schema file is missing or from another version, or a value does not
+            fit its column's type.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data", type=Path, nargs="+", help="CSV files to describe")
     parser.add_argument("--schema", type=Path, required=True, help="column types (ingest)")

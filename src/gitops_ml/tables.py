@@ -18,8 +18,12 @@ SAMPLE_BYTES = 64 * 1024
 
 
 def sniff(sample: str) -> tuple[str, str]:
-    """(separator, decimal mark) of a CSV from its first lines: `,` `;` tab or `|`, and `,`
-    as the decimal mark when `;` separates fields that hold numbers like 3,5."""
+    """The (separator, decimal mark) of a CSV from the text of its first lines.
+
+    The separator is one of ``,`` ``;`` tab or ``|`` (Python's ``csv.Sniffer``; ``,`` when it
+    cannot tell); the decimal mark is ``,`` when ``;`` separates fields that hold numbers like
+    3,5, else ``.``.
+    """
     try:
         separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
     except csv.Error:
@@ -29,14 +33,30 @@ def sniff(sample: str) -> tuple[str, str]:
 
 
 def sniff_file(path: Path) -> tuple[str, str]:
-    """sniff() on the first SAMPLE_BYTES of a file."""
+    """:func:`sniff` on the first ``SAMPLE_BYTES`` (64 KiB) of a UTF-8 file.
+
+    Raises:
+        OSError: the file cannot be opened (e.g. ``FileNotFoundError``).
+    """
     with path.open(encoding="utf-8-sig", errors="replace") as handle:
         return sniff(handle.read(SAMPLE_BYTES))
 
 
 def read_raw_csv(path: Path, sep: str | None = None, decimal: str | None = None) -> pd.DataFrame:
-    """A user's CSV: separator and decimal mark sniffed unless given (data.read in params.yaml);
-    PipelineError with a hint when the file is empty or seems split on the wrong character."""
+    """A user's CSV (UTF-8, an optional BOM), with pandas' own dtypes.
+
+    The separator and decimal mark are sniffed (:func:`sniff`) unless given (``data.read``
+    in params.yaml).
+
+    Returns:
+        The file as read: its rows x its columns, at least one row.
+
+    Raises:
+        PipelineError: with a hint, when the file is empty, has a header but no rows, cannot
+            be parsed with the separator, or was read as one column whose header contains
+            another separator.
+        OSError: the file cannot be opened.
+    """
     sniffed_sep, sniffed_decimal = sniff_file(path)
     sep, decimal = sep or sniffed_sep, decimal or sniffed_decimal
     try:
@@ -64,8 +84,16 @@ def read_raw_csv(path: Path, sep: str | None = None, decimal: str | None = None)
 
 
 def read_text_csv(path: Path) -> pd.DataFrame:
-    """Every value as text (typed afterwards by the schema), separator and decimal mark
-    sniffed as for the raw data, so a batch exported like the training data reads the same."""
+    """A CSV with every value as text (typed afterwards by the schema).
+
+    The separator and decimal mark are sniffed as for the raw data, so a batch exported like
+    the training data reads the same; with a decimal comma, values like 3,5 become 3.5.
+    Missing values stay NaN.
+
+    Raises:
+        OSError: the file cannot be opened.
+        pandas.errors.EmptyDataError: the file is empty.
+    """
     sep, decimal = sniff_file(path)
     frame = pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig")
     if decimal == ",":
@@ -74,11 +102,17 @@ def read_text_csv(path: Path) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` as comma-separated CSV, no index; creates the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
 
 
 def split_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
+    """(features, labels): ``frame`` without the ``target`` column (n rows x columns - 1), and it.
+
+    Raises:
+        KeyError: ``frame`` has no column ``target``.
+    """
     return frame.drop(columns=[target]), frame[target]
 
 

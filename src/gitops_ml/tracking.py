@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,10 +17,15 @@ log = logging.getLogger(__name__)
 
 
 def tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI`` when set and non-empty, else ``sqlite:///mlflow.db``."""
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
 def git_commit() -> str:
+    """The commit checked out in the working directory (``git rev-parse HEAD``).
+
+    Returns ``"unknown"`` when git is missing or this is not a repository; never raises.
+    """
     try:
         return subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
@@ -29,6 +35,17 @@ def git_commit() -> str:
 
 
 def configure(experiment: str) -> Any:
+    """Point MLflow at :func:`tracking_uri` and ``experiment`` (created if missing).
+
+    MLflow is imported here, not at module level.
+
+    Returns:
+        The ``mlflow`` module, configured.
+
+    Raises:
+        mlflow.exceptions.MlflowException: the tracking store cannot be reached or the
+            experiment cannot be created (e.g. it is deleted).
+    """
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri())
@@ -38,8 +55,19 @@ def configure(experiment: str) -> Any:
 
 @contextmanager
 def resume_run(run_info: Path, experiment: str) -> Iterator[Any]:
-    """Continue the training run; when it is unknown here (model restored from the DVC
-    cache on another machine), record in a new run that points at it instead."""
+    """Continue the training run recorded in ``run_info`` (``models/run.json``).
+
+    When the run is unknown to this tracking store (model restored from the DVC cache on
+    another machine), a new run tagged ``source_run_id`` points at it instead; a warning is
+    logged.
+
+    Yields:
+        The ``mlflow`` module, with the run active until the block ends.
+
+    Raises:
+        FileNotFoundError: ``run_info`` does not exist.
+        KeyError: ``run_info`` has no ``run_id``.
+    """
     mlflow = configure(experiment)
     from mlflow.exceptions import MlflowException
 
@@ -147,3 +175,8 @@ def log_model(
             "tracking_uri": tracking_uri(),
             **versions,
         }
+
+
+def public_uri(uri: str) -> str:
+    """The tracking URI without credentials, safe for reports and job summaries."""
+    return re.sub(r"(?<=://)[^/@]+@", "", uri)

@@ -84,7 +84,15 @@ def pipeline_inputs(dvc_yaml: Mapping[str, Any]) -> list[str]:
 
 
 def untracked(paths: Sequence[str], cwd: Path = Path()) -> list[str]:
-    """Of `paths` (and the `.dvc` files that version them), those git does not track yet."""
+    """Of ``paths`` (and the ``.dvc`` files that version them), those git does not track yet.
+
+    Ignored files (``.gitignore``) do not count as untracked.
+
+    Raises:
+        subprocess.CalledProcessError: ``git ls-files`` fails (e.g. ``cwd`` is not a
+            repository).
+        FileNotFoundError: git is not installed.
+    """
     candidates = [*paths, *(f"{p}.dvc" for p in paths if (cwd / f"{p}.dvc").exists())]
     listed = subprocess.run(
         ["git", "ls-files", "--others", "--exclude-standard", "-z", "--", *candidates],
@@ -94,8 +102,11 @@ def untracked(paths: Sequence[str], cwd: Path = Path()) -> list[str]:
 
 
 def untracked_message(names: Sequence[str]) -> str:
-    """One line: what to add before experiments can run. Data goes to DVC (`dvc add`, then
-    `git add` its .dvc file); code and the suite go to git."""
+    """One line saying what to add before experiments can run, and the commands to add it.
+
+    Data (under ``data/``) goes to DVC (``dvc add``, then ``git add`` its .dvc file); code
+    and the suite go to git.
+    """
     verb = "is" if len(names) == 1 else "are"
     data = [n for n in names if n.startswith("data/") and not n.endswith(".dvc")]
     files = [n for n in names if n not in data]
@@ -116,6 +127,17 @@ def untracked_message(names: Sequence[str]) -> str:
 
 @dataclass
 class Experiment:
+    """One row of the ranked table, read from ``dvc exp show --json``.
+
+    Attributes:
+        name: the experiment's name (the baseline's branch or short commit).
+        params: dotted parameter -> value (params of files other than params.yaml are
+            prefixed ``<file>:``).
+        metric: the primary metric from reports/metrics.json; None when missing or failed.
+        baseline: the commit the experiments derive from, not an experiment.
+        error: DVC reported the experiment as failed.
+    """
+
     name: str
     params: dict[str, Any] = field(default_factory=dict)
     metric: float | None = None
@@ -210,6 +232,11 @@ def ranked_table(ranked: Sequence[Experiment], keys: Sequence[str], metric: str)
 
 
 def best_line(ranked: Sequence[Experiment], metric: str) -> str:
+    """The closing sentence: the best experiment and ``dvc exp apply <name>`` to keep it.
+
+    ``ranked`` is best first (:func:`rank`). When the baseline ranks first, says that no
+    experiment beats it; when no experiment has the metric, says so.
+    """
     tried = [e for e in ranked if not e.baseline and e.metric is not None]
     if not tried:
         return "No experiment produced reports/metrics.json: see DVC's messages above."
@@ -234,6 +261,12 @@ def summary(
 
 
 def show() -> list[dict[str, Any]]:
+    """The parsed output of ``dvc exp show --json`` run in the current directory.
+
+    Raises:
+        PipelineError: the command exits non-zero (the end of its stderr is quoted).
+        FileNotFoundError: dvc is not installed.
+    """
     result = subprocess.run(SHOW_COMMAND, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise PipelineError(f"dvc exp show failed: {result.stderr.strip()[-300:]}")
@@ -241,6 +274,19 @@ def show() -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """``gitops-ml tune [--dry-run]``: run every point of ``tune.grid``, then rank them.
+
+    Each grid point runs as ``dvc exp run --temp -S key=value...`` with MLflow's tracking
+    store anchored to this folder; ``--dry-run`` prints the commands instead. Ends with the
+    table of :func:`summary` (this run's experiments only).
+
+    Raises:
+        SystemExit: 2 on a wrong command line (argparse).
+        ParamsError: params.yaml is missing or invalid.
+        PipelineError: ``tune.grid`` is empty, a pipeline input is not tracked by git, an
+            experiment fails, or ``dvc exp show`` fails.
+        FileNotFoundError: there is no dvc.yaml in the current directory.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = parser.parse_args(argv)

@@ -1,6 +1,5 @@
 """The champion's home without an MLflow server: GitHub releases `model-v<N>`, with an
-in-memory `gh` and a real sqlite registry. Module under test:
-src/{{ cookiecutter.package_name }}/champion_store.py
+in-memory `gh` and a real sqlite registry. Module under test: gitops_ml.champion_store.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.champion_store import (
+from gitops_ml.champion_store import (
     RELEASE_TAG,
     Releases,
     latest,
@@ -24,16 +23,10 @@ from {{ cookiecutter.package_name }}.champion_store import (
     push,
     rollback,
 )
-from {{ cookiecutter.package_name }}.cli import PipelineError
-from {{ cookiecutter.package_name }}.data import split_target
-from {{ cookiecutter.package_name }}.promote import (
-    CHAMPION,
-    PREVIOUS,
-    load_version,
-    registry_client,
-    restore,
-)
-from {{ cookiecutter.package_name }}.schema import Schema
+from gitops_ml.errors import PipelineError
+from gitops_ml.registry import CHAMPION, PREVIOUS, load_version, registry_client, restore
+from gitops_ml.schema import Schema
+from gitops_ml.tables import split_target
 
 from .helpers import fit_pipeline, schema_of
 

@@ -1,6 +1,7 @@
-"""The canary checks and the nginx configuration of the local deployment (deploy.py).
+"""The canary checks (canary.py) and the nginx configuration of the local deployment
+(serve/local.py).
 
-The real processes (nginx, MLflow scoring servers) are exercised by `make deploy`; these tests
+The real processes (nginx, MLflow scoring servers) are exercised by `gitops-ml deploy`; these tests
 pin the decisions: which share goes where, and which numbers fail a canary step.
 """
 
@@ -9,18 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.cli import PipelineError
-from {{ cookiecutter.package_name }}.config import DeployParams, ParamsError, parse_params
-from {{ cookiecutter.package_name }}.deploy import (
-    Answer,
+from gitops_ml.canary import Answer, agreement, check_step
+from gitops_ml.errors import PipelineError
+from gitops_ml.params import DeployParams, ParamsError, parse_params
+from gitops_ml.serve.local import (
     Server,
-    agreement,
-    check_step,
     compare_variants,
     nginx_config,
     served_by,
@@ -111,10 +109,10 @@ def test_canary_steps_must_rise_to_100():
         DeployParams(canary_steps=[50, 10, 100])
 
 
-def test_params_file_deploy_and_promote_sections_are_valid():
+def test_params_file_deploy_and_promote_sections_are_valid(project):
     import yaml
 
-    raw = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((project.root / "params.yaml").read_text(encoding="utf-8"))
     params = parse_params(raw)
     assert params.deploy.canary_steps[-1] == 100
     assert params.promote is not None

@@ -1,4 +1,4 @@
-"""The KServe rollout driver (kserve.py), run in-process against a fake cluster.
+"""The KServe rollout driver (serve/kserve.py), run in-process against a fake cluster.
 
 kubectl is a recording fake that keeps an InferenceService's state the way KServe's Knative
 reconciler does (a new revision per spec change, `latest`/`prev` traffic tags during a canary,
@@ -27,16 +27,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import kserve
-from {{ cookiecutter.package_name }}.cli import PipelineError
-from {{ cookiecutter.package_name }}.config import Params
-from {{ cookiecutter.package_name }}.data import split_target
-from {{ cookiecutter.package_name }}.kserve import Result, Rollout
-from {{ cookiecutter.package_name }}.stages import train
+from gitops_ml import tracking
+from gitops_ml.errors import PipelineError
+from gitops_ml.params import LibraryParams
+from gitops_ml.serve import kserve
+from gitops_ml.serve.kserve import Result, Rollout
+from gitops_ml.tables import split_target
 
-from .helpers import fit_pipeline
+from .helpers import Project, fit_pipeline
 
-PROJECT = Path(__file__).resolve().parent.parent
 NAME = "isvc-under-test"
 
 
@@ -248,7 +247,7 @@ class FakeCluster:
 
 
 @pytest.fixture(scope="module")
-def pyfunc_models(tmp_path_factory: pytest.TempPathFactory, demo_frame, params: Params):
+def pyfunc_models(tmp_path_factory: pytest.TempPathFactory, demo_frame, params: LibraryParams):
     """Real MLflow models: v1 and v2 trained on the demo data (v2: a retrain that predicts
     the same), v3 on reversed targets (it disagrees with them), each saved and loaded back
     through mlflow.pyfunc."""
@@ -266,7 +265,7 @@ def pyfunc_models(tmp_path_factory: pytest.TempPathFactory, demo_frame, params: 
         features = split_target(frame, target)[0]
         path = tmp_path_factory.mktemp("models") / f"v{version}"
         signature = infer_signature(features, model.predict(features))
-        trusted = train.pipeline_types(model)
+        trusted = tracking.pipeline_types(model)
         # Declared requirements: MLflow would otherwise infer them in a subprocess (seconds each).
         mlflow.sklearn.save_model(
             model,
@@ -290,12 +289,14 @@ def server():
 
 
 @pytest.fixture
-def rows(demo_frame, params: Params) -> pd.DataFrame:
+def rows(demo_frame, params: LibraryParams) -> pd.DataFrame:
     return split_target(demo_frame, params.data.target)[0].head(60)
 
 
-def make_rollout(params: Params, cluster: FakeCluster, tmp_path: Path) -> Rollout:
-    template = yaml.safe_load((PROJECT / "kserve" / "inferenceservice.yaml").read_text())
+def make_rollout(project: Project, cluster: FakeCluster, tmp_path: Path) -> Rollout:
+    """The driver on the project's own manifest template, with short steps and timeouts."""
+    params = project.params
+    template = yaml.safe_load((project.root / "kserve" / "inferenceservice.yaml").read_text())
     template["metadata"]["name"] = NAME
     fast = params.model_copy(
         update={"deploy": params.deploy.model_copy(update={"requests_per_step": 6})}
@@ -314,12 +315,12 @@ def make_rollout(params: Params, cluster: FakeCluster, tmp_path: Path) -> Rollou
 
 
 @pytest.fixture
-def deployed(server, pyfunc_models, params, tmp_path, rows):
+def deployed(server, pyfunc_models, project, tmp_path, rows):
     """Version 1 rolled out (first revision), as after a first release."""
 
     def _deployed(broken: set[str] = frozenset()) -> tuple[FakeCluster, Rollout]:
         cluster = FakeCluster(server, pyfunc_models, set(broken))
-        rollout = make_rollout(params, cluster, tmp_path)
+        rollout = make_rollout(project, cluster, tmp_path)
         rollout.deploy("1", rows)
         cluster.calls.clear()
         cluster.applied.clear()
@@ -342,10 +343,10 @@ def test_payload_is_a_v2_pandas_request(rows):
 
 
 def test_first_deploy_goes_to_100_without_canary(
-    server, pyfunc_models, params, tmp_path, rows, capsys
+    server, pyfunc_models, project, tmp_path, rows, capsys
 ):
     cluster = FakeCluster(server, pyfunc_models, set())
-    url = make_rollout(params, cluster, tmp_path).deploy("1", rows)
+    url = make_rollout(project, cluster, tmp_path).deploy("1", rows)
     assert cluster.canaries() == [None]
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("deploy: first revision")
@@ -373,12 +374,12 @@ def test_healthy_rollout_applies_every_step_and_promotes(deployed, rows, capsys,
     assert url == f"{cluster.server.url}/svc"
 
 
-def test_cli_prints_the_url_last(deployed, rows, capsys, monkeypatch):
+def test_cli_prints_the_url_last(deployed, rows, capsys, monkeypatch, project):
     cluster, rollout = deployed()
     monkeypatch.setattr(kserve, "Rollout", lambda **kw: rollout)
     monkeypatch.setattr(kserve, "probe_rows", lambda params: rows)
     monkeypatch.setattr(kserve, "load_template", lambda path: rollout.template)
-    monkeypatch.chdir(PROJECT)
+    monkeypatch.chdir(project.root)
     capsys.readouterr()
     kserve.main(["deploy", "--version", "2"])
     assert capsys.readouterr().out.splitlines()[-1] == f"{cluster.server.url}/svc"
@@ -454,18 +455,18 @@ def test_rollback_restores_the_previous_version(deployed, rows, capsys):
 def test_rollback_command_serves_previous_champion_and_moves_the_alias(
     deployed, rows, capsys, in_tmp_project, params
 ):
-    from mlflow import MlflowClient
+    from gitops_ml import registry
 
-    from {{ cookiecutter.package_name }} import promote
-
-    # Given: a registry where version 2 is champion and version 1 previous-champion
-    client = MlflowClient()
+    # Given: a registry where version 2 is champion and version 1 previous-champion (the
+    # project's registry, as the command opens it: an earlier test's mlflow.set_tracking_uri
+    # must not redirect a bare MlflowClient() elsewhere)
+    client = registry.registry_client()
     name = params.mlflow.registered_model
     client.create_registered_model(name)
     for _ in range(2):
         client.create_model_version(name, str(in_tmp_project))
-    client.set_registered_model_alias(name, promote.PREVIOUS, "1")
-    client.set_registered_model_alias(name, promote.CHAMPION, "2")
+    client.set_registered_model_alias(name, registry.PREVIOUS, "1")
+    client.set_registered_model_alias(name, registry.CHAMPION, "2")
     cluster, rollout = deployed()
     rollout.deploy("2", rows)
     capsys.readouterr()
@@ -473,10 +474,10 @@ def test_rollback_command_serves_previous_champion_and_moves_the_alias(
     url = kserve.rollback_command(rollout, None, rows)
     # Then: version 1 serves at 100% and champion points at it again
     assert cluster.applied[-1]["metadata"]["annotations"][kserve.VERSION_ANNOTATION] == "1"
-    assert promote.alias_version(client, name, promote.CHAMPION) == "1"
+    assert registry.alias_version(client, name, registry.CHAMPION) == "1"
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("rollback: version 1 serves 100% (was 2) after ")
-    assert last.endswith(f"registry '{promote.CHAMPION}' is version 1")
+    assert last.endswith(f"registry '{registry.CHAMPION}' is version 1")
     assert url == f"{cluster.server.url}/svc"
 
 

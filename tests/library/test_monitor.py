@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import monitor
-from {{ cookiecutter.package_name }}.cli import PipelineError
-from {{ cookiecutter.package_name }}.stages import evaluate
+from gitops_ml import drift, monitor
+from gitops_ml.errors import PipelineError
+from gitops_ml.evaluation import evaluate_model
+from gitops_ml.schema import infer_schema
+from gitops_ml.tables import split_target
 
-from .helpers import fit_pipeline, schema_of
+from .helpers import fit_pipeline, project_module, schema_of
 
 
 def normal_frame(rows: int, seed: int, shift: dict[str, float] | None = None) -> pd.DataFrame:
@@ -103,14 +105,14 @@ def test_a_model_input_without_values_is_an_alert_not_an_error(mixed_frame, para
 def test_only_the_shifted_columns_drift(params):
     reference = normal_frame(3000, seed=1)
     current = normal_frame(3000, seed=2, shift={"x1": 0.5, "x4": -0.3})
-    result = monitor.measure_drift(reference, current, list(reference.columns), params.monitor)
+    result = drift.measure_drift(reference, current, list(reference.columns), params.monitor)
     assert result.drifted_columns == ["x1", "x4"]
     assert result.drift_share == pytest.approx(2 / 6)
 
 
 def test_same_distribution_raises_no_alert(params):
     reference = normal_frame(3000, seed=1)
-    result = monitor.measure_drift(
+    result = drift.measure_drift(
         reference, normal_frame(3000, seed=3), list(reference.columns), params.monitor
     )
     summary = monitor.summarize(result, None, params.monitor)
@@ -121,7 +123,7 @@ def test_same_distribution_raises_no_alert(params):
 def test_large_data_is_sampled_and_the_summary_says_so(params):
     settings = params.monitor.model_copy(update={"max_rows": 1000})
     reference = normal_frame(5000, seed=1)
-    result = monitor.measure_drift(
+    result = drift.measure_drift(
         reference, normal_frame(1500, seed=4), list(reference.columns), settings
     )
     assert result.sampling["reference"] == {"rows": 5000, "used": 1000}
@@ -142,11 +144,11 @@ def test_parquet_batches_are_sampled_while_read(tmp_path: Path):
 
 def test_the_bounded_sample_is_uniform_deterministic_and_bounded():
     frame = pd.DataFrame({"i": range(10_000)})
-    first = monitor.bounded_sample(frame, 1000, seed=7)
+    first = drift.bounded_sample(frame, 1000, seed=7)
     assert len(first) == 1000 and first["i"].is_unique
-    assert first.equals(monitor.bounded_sample(frame, 1000, seed=7))
+    assert first.equals(drift.bounded_sample(frame, 1000, seed=7))
     assert 4000 < first["i"].mean() < 6000
-    assert monitor.bounded_sample(frame.head(10), 1000, seed=7).equals(frame.head(10))
+    assert drift.bounded_sample(frame.head(10), 1000, seed=7).equals(frame.head(10))
 
 
 def test_the_demo_batch_shifts_the_documented_columns(demo_frame, params):
@@ -163,7 +165,7 @@ def test_the_demo_batch_shifts_the_documented_columns(demo_frame, params):
 
 def test_degraded_predictions_raise_a_quality_alert(mixed_frame, params):
     model = fit_pipeline(mixed_frame, params)
-    reference_metrics, _ = evaluate.evaluate_model(
+    reference_metrics, _ = evaluate_model(
         model, mixed_frame, params.data.target, params.problem_type
     )
     target = params.data.target
@@ -195,7 +197,7 @@ def monitored(in_tmp_project: Path, mixed_frame, params) -> Path:
     mixed_frame.to_csv(in_tmp_project / "data/train.csv", index=False)
     model = fit_pipeline(mixed_frame, params)
     joblib.dump(model, in_tmp_project / "model.joblib")
-    values, _ = evaluate.evaluate_model(model, mixed_frame, params.data.target, params.problem_type)
+    values, _ = evaluate_model(model, mixed_frame, params.data.target, params.problem_type)
     (in_tmp_project / "metrics.json").write_text(json.dumps(values), encoding="utf-8")
     schema_of(mixed_frame, params).save(in_tmp_project / "schema.json")
     return in_tmp_project
@@ -269,7 +271,7 @@ def skewed_frame(rows: int, seed: int, columns: int = 10) -> pd.DataFrame:
 def test_small_same_distribution_samples_raise_no_alert(params, seed: int):
     # Given the demo's 455 reference rows and a day of a few hundred served rows, skewed data
     reference, current = skewed_frame(455, seed), skewed_frame(300, seed + 50)
-    result = monitor.measure_drift(reference, current, list(reference.columns), params.monitor)
+    result = drift.measure_drift(reference, current, list(reference.columns), params.monitor)
     # then nothing drifts: the noise floor, not the fixed 0.1, decides at these sizes
     assert result.drifted_columns == []
     assert max(c.score for c in result.columns) >= params.monitor.threshold  # 0.1 alone: alarm
@@ -283,7 +285,7 @@ def test_a_half_sd_shift_in_a_small_sample_is_still_flagged(params, seed: int):
     reference, current = skewed_frame(455, seed), skewed_frame(300, seed + 50)
     for column in ("x2", "x5"):
         current[column] += 0.5 * reference[column].std()
-    result = monitor.measure_drift(reference, current, list(reference.columns), params.monitor)
+    result = drift.measure_drift(reference, current, list(reference.columns), params.monitor)
     assert result.drifted_columns == ["x2", "x5"]
 
 
@@ -293,10 +295,10 @@ def test_the_floor_shrinks_as_samples_grow_and_leaves_large_data_alone(params):
     floors = []
     for rows in (300, 2000, 20_000):
         reference, current = skewed_frame(rows, 1, 3), skewed_frame(rows, 2, 3)
-        floors.append(max(monitor.noise_floors(reference, current, kinds, methods, 0).values()))
+        floors.append(max(drift.noise_floors(reference, current, kinds, methods, 0).values()))
     assert floors[0] > floors[1] > floors[2]
     assert floors[2] < params.monitor.threshold  # at 20,000 rows the configured 0.1 decides
-    result = monitor.measure_drift(
+    result = drift.measure_drift(
         normal_frame(20_000, seed=1), normal_frame(20_000, seed=2), [f"x{i}" for i in range(6)],
         params.monitor,
     )  # fmt: skip
@@ -309,8 +311,8 @@ def test_the_permuted_distance_is_scipys_wasserstein_on_that_split():
     rng = np.random.default_rng(0)
     reference = np.column_stack([rng.lognormal(size=40), rng.integers(0, 4, size=40)])
     current = np.column_stack([rng.normal(size=25), rng.integers(0, 4, size=25)])  # ties
-    labels = monitor.relabelings(40, 25, 5, rng)
-    distances = monitor.permuted_wasserstein(reference, current, labels)
+    labels = drift.relabelings(40, 25, 5, rng)
+    distances = drift.permuted_wasserstein(reference, current, labels)
     for column in range(2):
         pooled = np.sort(np.concatenate([reference[:, column], current[:, column]]))
         for i, split in enumerate(labels):
@@ -323,7 +325,7 @@ def test_the_permuted_category_distance_is_scipys_jensenshannon():
     from scipy.spatial.distance import jensenshannon
 
     reference, current = pd.Series(list("aabbbc") * 10), pd.Series(list("abcc") * 5)
-    null = monitor.permuted_jensenshannon(reference, current, 5, np.random.default_rng(0))
+    null = drift.permuted_jensenshannon(reference, current, 5, np.random.default_rng(0))
     # the same draws: reference-side counts of each relabeling, from the pooled counts
     pooled = pd.concat([reference, current]).value_counts().to_numpy()
     splits = np.random.default_rng(0).multivariate_hypergeometric(pooled, 60, size=5)
@@ -391,7 +393,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def typed_reference():
     frame = typed_frame(400, seed=1)
-    schema = monitor.schemas.infer_schema(frame, "target", "classification")
+    schema = infer_schema(frame, "target", "classification")
     return frame, schema
 
 
@@ -477,7 +479,7 @@ def test_a_long_tailed_column_does_not_alert_on_its_own_rare_values(params):
 
     reference = draw(600)
     reference.loc[0, "target"] = 1
-    schema = monitor.schemas.infer_schema(reference, "target", "classification")
+    schema = infer_schema(reference, "target", "classification")
     assert schema.columns["city"].type == "categorical"
     found = verdict(reference, draw(400), schema, params.monitor)["unseen_values"]["city"]
     assert found["rows"] > 0 and found["alert"] is False
@@ -503,14 +505,13 @@ def three_classes(rows: int, seed: int) -> pd.DataFrame:
 
 
 def classifier(frame: pd.DataFrame, target: str, params):
-    from {{ cookiecutter.package_name }}.config import TrainParams
-    from {{ cookiecutter.package_name }}.data import split_target
-    from {{ cookiecutter.package_name }}.stages import featurize, train
-
-    schema = monitor.schemas.infer_schema(frame, target, "classification")
+    """A logistic regression fitted by the project's featurize and train stages."""
+    featurize = project_module(params, "stages.featurize")
+    train = project_module(params, "stages.train")
+    settings = project_module(params, "config").TrainParams(model="logistic_regression", seed=0)
+    schema = infer_schema(frame, target, "classification")
     preprocessor, transformed = featurize.fit_features(frame, target, params.featurize, schema)
     x, y = split_target(transformed, target)
-    settings = TrainParams(model="logistic_regression", seed=0)
     return train.assemble(preprocessor, train.train_model(x, y, "classification", settings))
 
 
@@ -518,7 +519,7 @@ def test_an_undefined_primary_metric_is_named_and_the_others_judge(params):
     # Given a 3-class model and a labelled batch without 'fox', every label swapped (nc-01)
     train = three_classes(300, seed=0)
     model = classifier(train, "animal", params)
-    reference, _ = evaluate.evaluate_model(model, three_classes(100, 1), "animal", "classification")
+    reference, _ = evaluate_model(model, three_classes(100, 1), "animal", "classification")
     batch = three_classes(200, 2).query("animal != 'fox'").reset_index(drop=True)
     batch["animal"] = batch["animal"].map({"cat": "dog", "dog": "cat"})
     performance = monitor.compare_performance(
@@ -530,8 +531,8 @@ def test_an_undefined_primary_metric_is_named_and_the_others_judge(params):
     )
     assert performance["current"] is None and "roc_auc" not in performance["judged_on"]
     assert performance["degraded"] is True and "accuracy" in performance["degraded_metrics"]
-    drift = monitor.measure_drift(train[["a"]], batch[["a"]], ["a"], params.monitor)
-    summary = monitor.summarize(drift, performance, params.monitor)
+    measured = drift.measure_drift(train[["a"]], batch[["a"]], ["a"], params.monitor)
+    summary = monitor.summarize(measured, performance, params.monitor)
     assert summary["alert"] is True
     assert any(r.startswith("accuracy fell from") for r in summary["reasons"])
     text = monitor.dump_summary(summary)
@@ -542,7 +543,7 @@ def test_an_undefined_primary_metric_is_named_and_the_others_judge(params):
 def test_a_batch_of_one_class_is_never_quality_holds(params):
     train = three_classes(300, seed=0)
     model = classifier(train, "animal", params)
-    reference, _ = evaluate.evaluate_model(model, three_classes(100, 1), "animal", "classification")
+    reference, _ = evaluate_model(model, three_classes(100, 1), "animal", "classification")
     batch = three_classes(300, 3).query("animal == 'cat'")
     performance = monitor.compare_performance(
         model, batch, "animal", "classification", reference, "roc_auc", 0.05

@@ -1,4 +1,4 @@
-"""The promotion gate and the alias moves (src/{{ cookiecutter.package_name }}/promote.py)."""
+"""The promotion gate and the alias moves (gitops_ml.promote)."""
 
 from __future__ import annotations
 
@@ -13,23 +13,14 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import UndefinedMetricWarning
 
-from {{ cookiecutter.package_name }}.cli import PipelineError
-from {{ cookiecutter.package_name }}.config import Params, PromoteParams, parse_params
-from {{ cookiecutter.package_name }}.metrics import scorer
-from {{ cookiecutter.package_name }}.promote import (
-    CHAMPION,
-    PREVIOUS,
-    Comparison,
-    decide,
-    model_card,
-    move_champion,
-    paired_bootstrap,
-    promote,
-    public_uri,
-    restore,
-    scarce_classes,
-)
-from {{ cookiecutter.package_name }}.schema import Column, Schema, Target
+from gitops_ml.errors import PipelineError
+from gitops_ml.gate import Comparison, decide, paired_bootstrap, scarce_classes
+from gitops_ml.metrics import scorer
+from gitops_ml.params import LibraryParams, PromoteParams, parse_params
+from gitops_ml.promote import model_card, promote
+from gitops_ml.registry import CHAMPION, PREVIOUS, move_champion, restore
+from gitops_ml.schema import Column, Schema, Target
+from gitops_ml.tracking import public_uri
 
 
 def gate(**overrides) -> PromoteParams:
@@ -324,7 +315,7 @@ class ScoreModel:
         return (self.predict_proba(features)[:, 1] > 0.5).astype(int)
 
 
-def classification_params(min_class_rows: int = 5) -> Params:
+def classification_params(min_class_rows: int = 5) -> LibraryParams:
     return parse_params(
         {
             "problem_type": "classification",

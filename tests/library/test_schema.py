@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.schema import (
+from gitops_ml.schema import (
     Schema,
     SchemaError,
     conform,
@@ -23,7 +23,8 @@ from {{ cookiecutter.package_name }}.schema import (
     read_frame,
     signature_types,
 )
-from {{ cookiecutter.package_name }}.stages.featurize import fit_features
+
+from .helpers import project_module
 
 
 def frame_with(rows: int = 60, seed: int = 0, **columns) -> pd.DataFrame:
@@ -98,12 +99,15 @@ def test_booleans_are_read_as_booleans_and_bad_values_are_refused():
         parse_booleans(pd.Series(["yes", "maybe"]), "is_member")
 
 
-def test_dates_become_numeric_parts_and_later_dates_read_like_any_other():
+def test_dates_become_numeric_parts_and_later_dates_read_like_any_other(params):
     dates = pd.date_range("2024-01-01", periods=60, freq="D").strftime("%Y-%m-%d")
     frame = frame_with(signup=list(dates))
     schema = infer_schema(frame, "target", "classification")
     assert schema.columns["signup"].parts == ["month", "dayofweek"]
-    preprocessor, features = fit_features(frame, "target", _featurize_params(), schema)
+    # the features the model sees: the project's featurize stage, default settings
+    featurize = project_module(params, "stages.featurize")
+    settings = project_module(params, "config").FeaturizeParams()
+    preprocessor, features = featurize.fit_features(frame, "target", settings, schema)
     names = [n for n in features.columns if n.startswith("signup")]
     assert names == ["signup_month", "signup_dayofweek"]
     # A date after every training date is read like any other: by its month and weekday,
@@ -188,12 +192,6 @@ def test_a_schema_from_another_version_says_how_to_rebuild(tmp_path: Path):
     (tmp_path / "schema.json").write_text('{"schema_version": 0}', encoding="utf-8")
     with pytest.raises(SchemaError, match="make expectations"):
         load_schema(tmp_path / "schema.json")
-
-
-def _featurize_params():
-    from {{ cookiecutter.package_name }}.config import FeaturizeParams
-
-    return FeaturizeParams()
 
 
 def test_dropped_columns_are_not_features():

@@ -1,7 +1,7 @@
-"""The prediction log of the served model (src/{{ cookiecutter.package_name }}/serving.py).
+"""The prediction log of the served model (gitops_ml.serve.logger).
 
-A pipeline model is registered in a private MLflow registry once; each test builds the
-wrapper `make deploy` serves and loads it the way the scoring server does
+A project's pipeline model is registered in a private MLflow registry once; each test builds
+the wrapper `gitops-ml deploy` serves and loads it the way the scoring server does
 (`mlflow.pyfunc.load_model`).
 """
 
@@ -18,13 +18,13 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from {{ cookiecutter.package_name }} import monitor
-from {{ cookiecutter.package_name }}.cli import PipelineError
-from {{ cookiecutter.package_name }}.deploy import served_model
-from {{ cookiecutter.package_name }}.serving import build_logging_model
-from {{ cookiecutter.package_name }}.stages import train
+from gitops_ml import monitor, tracking
+from gitops_ml.errors import PipelineError
+from gitops_ml.prediction_log import PREDICTION, PROBE, TRAFFIC_PARAM
+from gitops_ml.serve.local import payload, served_model
+from gitops_ml.serve.logger import build_logging_model
 
-from .helpers import fit_pipeline, schema_of
+from .helpers import fit_pipeline, project_module, schema_of
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,8 @@ def registered(tmp_path_factory: pytest.TempPathFactory, params, demo_frame):
         patch.chdir(root)
         patch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
         model, schema = fit_pipeline(demo_frame, params), schema_of(demo_frame, params)
-        info = train.log_to_mlflow(model, features, params, {}, schema)
+        run_params = project_module(params, "stages.train").flat_params(params)
+        info = tracking.log_model(model, features, params.mlflow.experiment, run_params, {}, schema)
         name = params.mlflow.registered_model
         version = mlflow.register_model(info["model_uri"], name).version
         yield SimpleNamespace(
@@ -139,7 +140,7 @@ def test_the_monitor_reads_the_log_as_served(registered, tmp_path, params):
     rows = registered.features.head(4)
     predictions = model.predict(rows)
     current, _, total = monitor.read_current(str(tmp_path / "logs"))
-    served = monitor.served_predictions(current[monitor.PREDICTION], params.problem_type)
+    served = monitor.served_predictions(current[PREDICTION], params.problem_type)
     assert total == 4
     if params.problem_type == "classification":
         expected = monitor.class_labels(pd.Series(list(predictions)))
@@ -152,9 +153,9 @@ def test_probe_requests_are_answered_but_not_logged(registered, tmp_path):
     # Given the served model, when make deploy's own check marks its request as a probe
     model = serve(registered, tmp_path, tmp_path / "logs")
     rows = registered.features.head(3)
-    probed = model.predict(rows, params={monitor.TRAFFIC_PARAM: monitor.PROBE})
+    probed = model.predict(rows, params={TRAFFIC_PARAM: PROBE})
     # then it is answered like any request, and the log stays empty
-    assert list(probed) == list(model.predict(rows, params={monitor.TRAFFIC_PARAM: "client"}))
+    assert list(probed) == list(model.predict(rows, params={TRAFFIC_PARAM: "client"}))
     _, log = read_log(tmp_path / "logs")
     assert len(log) == 3  # only the client call
 
@@ -162,8 +163,6 @@ def test_probe_requests_are_answered_but_not_logged(registered, tmp_path):
 def test_the_scoring_server_passes_deploys_probe_marker_to_the_model(registered, tmp_path):
     # Given the JSON body make deploy sends, parsed by MLflow's scoring server
     from mlflow.pyfunc import scoring_server
-
-    from {{ cookiecutter.package_name }}.deploy import payload
 
     model = serve(registered, tmp_path, tmp_path / "logs")
     rows = registered.features.head(2)

@@ -1,8 +1,8 @@
-"""make expectations: the suite built from data describes its columns, types and values."""
+"""gitops-ml expectations: the suite built from data describes its columns, types and values."""
 
 from __future__ import annotations
 
-from {{ cookiecutter.package_name }}.suite import build_suite
+from gitops_ml.suite import build_suite
 
 
 def by_type(suite, kind):

@@ -1,4 +1,4 @@
-"""make tune: the grid expands to DVC experiment commands, untracked inputs are caught first,
+"""gitops-ml tune: the grid expands to DVC experiment commands, untracked inputs are caught first,
 and the run ends with a short table ranked by the primary metric."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.tune import (
+from gitops_ml.tune import (
     WIDTH,
     absolute_tracking_uri,
     grid_points,

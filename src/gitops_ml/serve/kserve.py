@@ -12,8 +12,10 @@ traffic back to the previous revision, and fails with the reasons; at 100 the fi
 and KServe promotes the new revision. The checks are deploy.py's, unchanged.
 
 kubectl and HTTP are injected (`Rollout`), so the whole rollout runs in tests without a cluster.
-Output: `canary <N>%: <details>: ok|FAILED (<reasons>)` per step, notes starting with
-`deploy: ` / `rollback: ` / `undeploy: `, and on success the endpoint URL as the last line.
+Output for people: `canary <N>%: <details>: ok|FAILED (<reasons>)` per step, notes starting
+with `deploy: ` / `rollback: ` / `undeploy: `, and on success the endpoint URL as the last line.
+For programs (the deploy action): the `deployment` result file `--result` (results.py),
+written whether the command succeeded or not.
 """
 
 from __future__ import annotations
@@ -35,9 +37,21 @@ from typing import Any
 import pandas as pd
 
 from .. import tracking
-from ..errors import PipelineError, run
+from ..canary import (
+    Answer,
+    CanaryFailed,
+    Measurement,
+    StepResult,
+    agreement,
+    judge,
+    p95,
+    report,
+    roll_out,
+)
+from ..errors import PipelineError, UserError, run
 from ..params import LibraryParams, load_params
-from .local import Answer, agreement, check_step, p95, probe_rows, registry_version
+from ..results import PATHS, Deployment
+from .local import probe_rows, registry_version
 
 REMOTE_STORAGE = ("s3://", "gs://", "wasbs://", "https://", "pvc://", "hdfs://", "webhdfs://")
 VERSION_ANNOTATION = "gitops-ml/model-version"
@@ -50,9 +64,17 @@ TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
 def kserve_manifest(
     template: dict[str, Any], storage_uri: str, version: str, canary: int
 ) -> dict[str, Any]:
-    """The InferenceService for one rollout step: the model's storage URI, its registry
-    version, tag routing on (the checks address each revision), and `canaryTrafficPercent`
-    (omitted at 100: the new revision is rolled out)."""
+    """The InferenceService for one rollout step, a deep copy of ``template``.
+
+    It carries the model's storage URI, its registry version (annotation
+    ``gitops-ml/model-version``), tag routing on (the checks address each revision), and
+    ``canaryTrafficPercent`` = ``canary`` (omitted at 100: the new revision is rolled out).
+
+    Raises:
+        PipelineError: ``storage_uri`` is not cloud storage KServe can read, or ``canary``
+            is not within 0..100 (%).
+        KeyError: ``template`` lacks ``metadata`` or ``spec.predictor.model``.
+    """
     if not storage_uri.startswith(REMOTE_STORAGE):
         raise PipelineError(
             f"KServe cannot read the model from {storage_uri!r}: it needs cloud storage "
@@ -74,6 +96,11 @@ def kserve_manifest(
 
 
 def model_storage_uri(name: str, version: str) -> str:
+    """Where the registry stores version ``version`` of model ``name`` (its artifact URI).
+
+    Raises:
+        mlflow.exceptions.MlflowException: the registry cannot be read or has no such version.
+    """
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking.tracking_uri())
@@ -81,6 +108,12 @@ def model_storage_uri(name: str, version: str) -> str:
 
 
 def load_template(path: Path) -> dict[str, Any]:
+    """The InferenceService template (YAML) at ``path``, parsed.
+
+    Raises:
+        PipelineError: ``path`` does not exist.
+        yaml.YAMLError: the file is not valid YAML.
+    """
     import yaml
 
     if not path.exists():
@@ -89,6 +122,16 @@ def load_template(path: Path) -> dict[str, Any]:
 
 
 def write_manifest(args: argparse.Namespace) -> None:
+    """``gitops-ml kserve manifest``: write the rendered InferenceService to ``--out``.
+
+    The version is ``--version`` or the registry's champion, the storage URI
+    ``--storage-uri`` or the registry's, the traffic share ``--canary`` (%).
+
+    Raises:
+        ParamsError: params.yaml is missing or invalid.
+        PipelineError: the template is missing, the champion is not set, or the manifest is
+            refused (see :func:`kserve_manifest`).
+    """
     import yaml
 
     params = load_params()
@@ -105,6 +148,7 @@ def write_manifest(args: argparse.Namespace) -> None:
 
 
 def v2_datatype(dtype: Any) -> str:
+    """The Open Inference Protocol datatype of a pandas dtype: BOOL, INT64, FP64 or BYTES."""
     if pd.api.types.is_bool_dtype(dtype):
         return "BOOL"
     if pd.api.types.is_integer_dtype(dtype):
@@ -115,8 +159,12 @@ def v2_datatype(dtype: Any) -> str:
 
 
 def v2_payload(rows: pd.DataFrame) -> bytes:
-    """An inference request whose inputs are the columns of `rows`, decoded by MLServer's
-    pandas codec (`content_type: pd`) into the DataFrame the MLflow model expects."""
+    """The v2 inference request (JSON bytes) whose inputs are the columns of ``rows``.
+
+    Each column is one input of shape [rows, 1]; text goes as ``BYTES`` (``content_type:
+    str``), NaN as null. MLServer's pandas codec (``content_type: pd``) decodes it into the
+    DataFrame the MLflow model expects.
+    """
     inputs = []
     for column in rows.columns:
         datatype = v2_datatype(rows[column].dtype)
@@ -137,7 +185,12 @@ def v2_payload(rows: pd.DataFrame) -> bytes:
 
 
 def v2_predictions(text: str) -> list[Any]:
-    """The first output's values, one per row (MLServer answers `outputs[0]` of shape [n, 1])."""
+    """The first output's values, one per row (MLServer answers `outputs[0]` of shape [n, 1]).
+
+    Raises:
+        ValueError: ``text`` is not JSON or has no outputs.
+        KeyError: the answer has no ``outputs`` or ``data``.
+    """
     outputs = json.loads(text)["outputs"]
     if not outputs:
         raise ValueError("the response has no outputs")
@@ -150,6 +203,8 @@ def v2_predictions(text: str) -> list[Any]:
 
 @dataclass
 class Result:
+    """What an injected ``kubectl`` call returns: exit status, stdout and stderr (text)."""
+
     returncode: int
     stdout: str = ""
     stderr: str = ""
@@ -174,8 +229,12 @@ def kubectl_binary(namespace: str | None) -> Kubectl:
 
 
 def http_client(ingress: str | None = None, timeout: float = 30.0) -> Http:
-    """HTTP through urllib; with `ingress` (http://IP:PORT) every request goes to the ingress
-    gateway with the service's host name in the Host header, as KServe's docs curl it."""
+    """HTTP through urllib: ``http(method, url, body) -> (status, body text)``, never raising.
+
+    With ``ingress`` (http://IP:PORT) every request goes to the ingress gateway with the
+    service's host name in the Host header, as KServe's docs curl it. Status 0 means no
+    answer (refused, or no answer within ``timeout`` seconds).
+    """
 
     def http(method: str, url: str, body: bytes | None) -> tuple[int, str]:
         headers = {"Content-Type": "application/json"}
@@ -199,17 +258,22 @@ def http_client(ingress: str | None = None, timeout: float = 30.0) -> Http:
 
 
 def condition(resource: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The status condition of type ``kind`` (e.g. ``Ready``) of a resource, or {}."""
     conditions = resource.get("status", {}).get("conditions", [])
     return next((c for c in conditions if c.get("type") == kind), {})
 
 
 def predictor_status(resource: dict[str, Any]) -> dict[str, Any]:
+    """The InferenceService's ``status.components.predictor`` (revisions, traffic), or {}."""
     return resource.get("status", {}).get("components", {}).get("predictor", {})
 
 
 def tagged(resource: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The predictor's traffic targets by tag: `latest` (the new revision) and, during a
-    canary, `prev` (the last rolled-out revision)."""
+    """The predictor's traffic targets by tag.
+
+    The tags are ``latest`` (the new revision) and, during a canary, ``prev`` (the last
+    rolled-out revision); each target has ``url``, ``percent`` and ``revisionName``.
+    """
     return {t["tag"]: t for t in predictor_status(resource).get("traffic", []) if t.get("tag")}
 
 
@@ -227,10 +291,22 @@ class Rollout:
     timeout: float = 600.0
     poll: float = 2.0
     history: list[str] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)  # the last command's judged steps
+    resource: dict[str, Any] = field(default_factory=dict)  # the last status read when ready
+    # the `deployment` result (results.py) of the command running: notes, versions, outcome
+    result: Deployment = field(default_factory=lambda: Deployment("kserve", "deploy"))
 
     # cluster ---------------------------------------------------------------------------
 
     def apply(self, version: str, canary: int) -> None:
+        """Render the manifest for ``version`` at ``canary`` % and ``kubectl apply`` it.
+
+        The manifest is also written to ``manifest_path``.
+
+        Raises:
+            PipelineError: the manifest is refused (see :func:`kserve_manifest`) or
+                ``kubectl apply`` fails.
+        """
         import yaml
 
         manifest = kserve_manifest(self.template, self.storage_uri(version), version, canary)
@@ -242,6 +318,11 @@ class Rollout:
         self.history.append(f"{version}@{canary}")
 
     def get(self) -> dict[str, Any] | None:
+        """The InferenceService as ``kubectl get -o json`` returns it; None when not found.
+
+        Raises:
+            PipelineError: ``kubectl get`` fails for another reason.
+        """
         done = self.kubectl(["get", "inferenceservice", self.name, "-o", "json"])
         if done.returncode != 0:
             if "NotFound" in done.stderr or "not found" in done.stderr:
@@ -250,8 +331,11 @@ class Rollout:
         return json.loads(done.stdout)
 
     def revision_version(self, revision: str | None) -> str | None:
-        """The registry version a Knative revision serves: KServe copies the InferenceService's
-        annotations (VERSION_ANNOTATION included) onto each revision."""
+        """The registry version a Knative revision serves, or None when unknown.
+
+        KServe copies the InferenceService's annotations (VERSION_ANNOTATION included) onto
+        each revision; None when ``revision`` is empty, cannot be read or lacks it.
+        """
         if not revision:
             return None
         done = self.kubectl(["get", "revisions.serving.knative.dev", revision, "-o", "json"])
@@ -260,8 +344,14 @@ class Rollout:
         return json.loads(done.stdout)["metadata"].get("annotations", {}).get(VERSION_ANNOTATION)
 
     def wait_ready(self) -> tuple[dict[str, Any] | None, str]:
-        """Wait until the applied generation is reconciled and its newest revision is ready:
-        (status, "") or (last status, the reason it is not ready)."""
+        """Wait until the applied generation is reconciled and its newest revision is ready.
+
+        Waits with ``kubectl wait`` then polls every ``poll`` seconds, ``timeout`` seconds
+        at most.
+
+        Returns:
+            (status, "") when ready, else (last status, the reason it is not ready).
+        """
         deadline = time.monotonic() + self.timeout
         done = self.kubectl(
             ["wait", "--for=condition=Ready", f"inferenceservice/{self.name}",
@@ -280,6 +370,10 @@ class Rollout:
     # checks ----------------------------------------------------------------------------
 
     def send(self, url: str, rows: pd.DataFrame, count: int, variant: str) -> list[Answer]:
+        """``count`` single-row v2 inference requests to ``url``, timed (seconds).
+
+        Rows are taken in turn from ``rows``; each answer is labelled ``variant``.
+        """
         answers = []
         infer = f"{url.rstrip('/')}/v2/models/{self.name}/infer"
         for i in range(count):
@@ -289,6 +383,7 @@ class Rollout:
         return answers
 
     def healthy(self, urls: dict[str, str]) -> list[str]:
+        """The failed v2 health checks (server and model ready) of each role -> URL; [] if none."""
         failures = []
         for role, url in urls.items():
             for path in ("/v2/health/ready", f"/v2/models/{self.name}/ready"):
@@ -298,6 +393,11 @@ class Rollout:
         return failures
 
     def predict(self, url: str, rows: pd.DataFrame) -> list[Any]:
+        """One revision's predictions for ``rows``, one per row, in one v2 request.
+
+        Raises:
+            PipelineError: the answer is not 200, not a v2 answer, or has the wrong length.
+        """
         status, text = self.http("POST", f"{url.rstrip('/')}/v2/models/{self.name}/infer",
                                  v2_payload(rows))  # fmt: skip
         if status != 200:
@@ -310,20 +410,42 @@ class Rollout:
             raise PipelineError(f"probe response has {len(values)} predictions for {len(rows)}")
         return values
 
+    def measure(
+        self, weight: int, rows: pd.DataFrame, baseline: list[Any] | None
+    ) -> tuple[Measurement, list[Any] | None]:
+        """Wait for the applied spec to be ready, then :meth:`check` it at ``weight`` %."""
+        resource, reason = self.wait_ready()
+        if reason:
+            return Measurement(None, None, "revision not ready", [reason]), baseline
+        self.resource = resource
+        return self.check(resource, weight, rows, baseline)
+
+    def at_full_traffic(self, version: str, rows: pd.DataFrame) -> StepResult:
+        """Apply ``version`` at 100% (no canary), wait, check and report it as one step."""
+        self.apply(version, 100)
+        step = judge(
+            self.measure(100, rows, None)[0], 100, self.params.deploy, target="kserve",
+            version=str(version), problem_type=self.params.problem_type,
+        )  # fmt: skip
+        report(step)
+        self.steps = [step]
+        return step
+
     def check(
         self,
         resource: dict[str, Any],
         weight: int,
         rows: pd.DataFrame,
         baseline: list[Any] | None,
-    ) -> tuple[list[str], str, list[Any] | None]:
-        """One step's checks through the cluster: (failures, details, stable predictions)."""
+    ) -> tuple[Measurement, list[Any] | None]:
+        """One step's measurement through the cluster, and the stable model's predictions."""
         settings = self.params.deploy
         tags = tagged(resource)
         service = resource.get("status", {}).get("url", "")
         latest, prev = tags.get("latest", {}), tags.get("prev", {})
         if not latest.get("url"):
-            return [f"no 'latest' tag URL in the status: is {TAG_ROUTING} honoured?"], "", baseline
+            missing = f"no 'latest' tag URL in the status: is {TAG_ROUTING} honoured?"
+            return Measurement(None, None, "", [missing]), baseline
         failures = []
         if prev and weight < 100 and latest.get("percent") != weight:
             failures.append(
@@ -350,7 +472,6 @@ class Rollout:
         except PipelineError as exc:
             failures.append(str(exc))
             agreed = 0.0
-        failures += check_step(answers, agreed, settings, weight)
         served = [a for a in answers if a.variant == "candidate"]
         details = (
             f"candidate answered {sum(a.status == 200 for a in served)}/{len(served)} requests, "
@@ -362,67 +483,103 @@ class Rollout:
                 else f"agreement {agreed:.0%}"
             )
         )
-        return failures, details, stable
+        return Measurement(answers, None if stable is None else agreed, details, failures), stable
 
     # commands --------------------------------------------------------------------------
 
     def first_revision(self, version: str, rows: pd.DataFrame) -> str:
-        """No rolled-out revision yet: KServe ignores canaryTrafficPercent, so version
-        `version` goes to 100% at once and is checked there."""
-        print(f"deploy: first revision of {self.name}: version {version} (no canary without "
-              "a previous revision)", flush=True)  # fmt: skip
-        self.apply(version, 100)
-        resource, reason = self.wait_ready()
-        failures, details = [reason] if reason else [], "not ready"
-        if not reason:
-            failures, details, _ = self.check(resource, 100, rows, None)
-        report(100, details, failures)
-        if failures:
+        """Deploy the first revision: ``version`` at 100% at once, checked there.
+
+        With no rolled-out revision yet KServe ignores canaryTrafficPercent, so there is no
+        canary.
+
+        Returns:
+            The service's URL.
+
+        Raises:
+            PipelineError: the revision fails its checks (there is nothing to return to).
+        """
+        self.result.say(f"deploy: first revision of {self.name}: version {version} (no canary "
+                        "without a previous revision)")  # fmt: skip
+        step = self.at_full_traffic(version, rows)
+        if step.failures:
             raise PipelineError(
-                f"version {version} is not healthy: {'; '.join(failures)}; there is no previous "
-                "revision to return to: fix it and deploy again, or 'make kserve-undeploy'"
+                f"version {version} is not healthy: {'; '.join(step.failures)}; there is no "
+                "previous revision to return to: fix it and deploy again, or 'make kserve-undeploy'"
             )
-        return resource["status"]["url"]
+        self.result.version = str(version)
+        return self.resource["status"]["url"]
 
     def deploy(self, version: str, rows: pd.DataFrame) -> str:
+        """Roll ``version`` out as a checked canary through ``deploy.canary_steps`` (%).
+
+        The first revision goes to 100% at once (:meth:`first_revision`); a version already
+        serving and ready is left alone. ``rows`` (the test split's inputs) feed the
+        requests and the probe rows. A failed step sends all traffic back to the previous
+        revision (:meth:`back_to_previous`); ``result`` records the outcome.
+
+        Returns:
+            The service's URL.
+
+        Raises:
+            PipelineError: a step failed (after the traffic went back), the first revision
+                is unhealthy, or kubectl fails.
+        """
         started = time.perf_counter()
         current = self.get()
         rolled_out = predictor_status(current or {}).get("latestRolledoutRevision")
         if current is None or not rolled_out:
             return self.first_revision(version, rows)
         serving = self.revision_version(rolled_out)
+        self.result.previous_version = serving
         if serving == str(version) and not not_ready(current):
-            print(f"deploy: version {version} is already serving (revision {rolled_out})")
+            self.result.say(f"deploy: version {version} is already serving (revision {rolled_out})")
+            self.result.version = serving
             return current["status"]["url"]
-        print(
+        self.result.say(
             f"deploy: canary of version {version} beside version {serving or '?'} "
-            f"(revision {rolled_out})",
-            flush=True,
+            f"(revision {rolled_out})"
         )
-        baseline = None
-        for weight in self.params.deploy.canary_steps:
+        baseline: list[list[Any] | None] = [None]
+
+        def measure(weight: int) -> Measurement:
             self.apply(version, weight)
-            resource, reason = self.wait_ready()
-            failures, details = [reason] if reason else [], "revision not ready"
-            if not reason:
-                failures, details, baseline = self.check(resource, weight, rows, baseline)
-            report(weight, details, failures)
-            if failures:
-                reason = f"canary at {weight}%: " + "; ".join(failures)
-                print(f"deploy: {self.back_to_previous(version, reason)}", flush=True)
-                raise PipelineError(f"version {version} rolled back: {reason}")
+            measured, baseline[0] = self.measure(weight, rows, baseline[0])
+            return measured
+
+        try:
+            self.steps = roll_out(
+                self.params.deploy.canary_steps, measure, self.params.deploy, target="kserve",
+                version=str(version), problem_type=self.params.problem_type,
+            )  # fmt: skip
+        except CanaryFailed as failure:
+            self.steps = failure.steps
+            self.result.say(f"deploy: {self.back_to_previous(version, str(failure))}")
+            self.result.outcome, self.result.version = "rolled back", serving
+            self.result.url = current.get("status", {}).get("url")
+            raise PipelineError(f"version {version} rolled back: {failure}") from None
         final = self.get() or {}
         promoted = predictor_status(final).get("latestRolledoutRevision")
-        print(
+        self.result.say(
             f"deploy: version {version} serves 100% (revision {promoted}) after "
-            f"{time.perf_counter() - started:.1f} s",
-            flush=True,
+            f"{time.perf_counter() - started:.1f} s"
         )
+        self.result.version = str(version)
         return final["status"]["url"]
 
     def back_to_previous(self, version: str, reason: str) -> str:
-        """canaryTrafficPercent 0: the same spec (no new revision), all traffic to the last
-        rolled-out revision. Confirmed from the status, not assumed."""
+        """Send all traffic back to the last rolled-out revision (``canaryTrafficPercent: 0``).
+
+        The same spec is applied (no new revision); the move is confirmed from the status
+        (the ``prev`` tag at 100%), not assumed.
+
+        Returns:
+            The progress line naming the revision and version now serving.
+
+        Raises:
+            PipelineError: the status does not show it within ``timeout`` seconds, or
+                kubectl fails.
+        """
         self.apply(version, 0)
         deadline = time.monotonic() + self.timeout
         while True:
@@ -445,32 +602,44 @@ class Rollout:
             time.sleep(self.poll)
 
     def rollback(self, version: str, rows: pd.DataFrame) -> tuple[str, str | None]:
-        """Serve `version` at 100% at once (a new revision with its storage URI), then the
-        health and probe checks. Returns (URL, the version served before)."""
+        """Serve ``version`` at 100% at once, then run the health and probe checks.
+
+        It is a new revision with that version's storage URI.
+
+        Returns:
+            (the service's URL, the version served before, None when unknown).
+
+        Raises:
+            PipelineError: the checks fail, or kubectl fails.
+        """
         current = self.get()
         before = self.revision_version(
             predictor_status(current or {}).get("latestRolledoutRevision")
         )
-        self.apply(version, 100)
-        resource, reason = self.wait_ready()
-        failures, details = [reason] if reason else [], "not ready"
-        if not reason:
-            failures, details, _ = self.check(resource, 100, rows, None)
-        report(100, details, failures)
-        if failures:
-            raise PipelineError(f"rollback to version {version} failed: " + "; ".join(failures))
-        return resource["status"]["url"], before
+        step = self.at_full_traffic(version, rows)
+        if step.failures:
+            raise PipelineError(
+                f"rollback to version {version} failed: " + "; ".join(step.failures)
+            )
+        return self.resource["status"]["url"], before
 
     def undeploy(self) -> None:
+        """Delete the InferenceService (waiting for it); ``result`` says whether one existed.
+
+        Raises:
+            PipelineError: ``kubectl delete`` fails.
+        """
         done = self.kubectl(
             ["delete", "inferenceservice", self.name, "--ignore-not-found", "--wait=true"]
         )
         if done.returncode != 0:
             raise PipelineError(f"kubectl delete failed: {last_line(done.stderr)}")
         if done.stdout.strip():
-            print(f"undeploy: deleted inferenceservice {self.name}")
+            self.result.outcome = "undeployed"
+            self.result.say(f"undeploy: deleted inferenceservice {self.name}")
         else:
-            print(f"undeploy: inferenceservice {self.name} was not deployed")
+            self.result.outcome = "not deployed"
+            self.result.say(f"undeploy: inferenceservice {self.name} was not deployed")
 
 
 def not_ready(resource: dict[str, Any] | None) -> str:
@@ -489,8 +658,11 @@ def not_ready(resource: dict[str, Any] | None) -> str:
 
 
 def why(resource: dict[str, Any] | None) -> str:
-    """The telling failed condition (one with a message, e.g. PredictorReady) as KServe
-    reports it: ": <type> <reason>: <message>", or ""."""
+    """The telling failed condition, as KServe reports it: ": <type> <reason>: <message>".
+
+    A failed condition with a message (e.g. PredictorReady) is preferred; "" when no
+    condition failed.
+    """
     conditions = (resource or {}).get("status", {}).get("conditions", [])
     failing = [c for c in conditions if c.get("status") == "False"]
     failing.sort(key=lambda c: not c.get("message"))
@@ -502,49 +674,70 @@ def why(resource: dict[str, Any] | None) -> str:
 
 
 def last_line(text: str) -> str:
+    """The last non-blank line of ``text`` (a command's stderr), or ``"no output"``."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
-
-
-def report(weight: int, details: str, failures: Sequence[str]) -> None:
-    verdict = "ok" if not failures else "FAILED (" + "; ".join(failures) + ")"
-    print(f"canary {weight}%: {details}: {verdict}", flush=True)
 
 
 # --- entry point ------------------------------------------------------------------------------
 
 
 def rollback_command(rollout: Rollout, version: str | None, rows: pd.DataFrame) -> str:
-    """Serve VERSION (default: the registry's `previous-champion`) and move `champion` to it,
-    so the next release does not bring the bad version back."""
-    from .. import promote
+    """Serve VERSION (default: the registry's `previous-champion`) and move `champion` to it.
 
-    client = promote.registry_client()
+    Moving ``champion`` means the next release does not bring the bad version back. When
+    the InferenceService is not deployed, only the alias moves.
+
+    Returns:
+        The service's URL, or "" when nothing is deployed.
+
+    Raises:
+        PipelineError: no version given and ``previous-champion`` unset, the version fails
+            its checks, kubectl fails, or the alias cannot move (see ``registry.restore``).
+    """
+    from .. import registry
+
+    client = registry.registry_client()
     name = rollout.params.mlflow.registered_model
-    target = version or promote.alias_version(client, name, promote.PREVIOUS)
+    target = version or registry.alias_version(client, name, registry.PREVIOUS)
     if target is None:
         raise PipelineError(
-            f"no version to roll back to: '{promote.PREVIOUS}' is not set; pass VERSION=<n>"
+            f"no version to roll back to: '{registry.PREVIOUS}' is not set; pass VERSION=<n>"
         )
     if rollout.get() is None:
-        old, new = promote.restore(client, name, target)
-        print(
-            f"rollback: {rollout.name} is not deployed; registry '{promote.CHAMPION}' moved "
+        old, new = registry.restore(client, name, target)
+        rollout.result.champion = str(new)
+        rollout.result.say(
+            f"rollback: {rollout.name} is not deployed; registry '{registry.CHAMPION}' moved "
             f"from version {old} to {new}, which the next 'make kserve-deploy' serves"
         )
         return ""
     started = time.perf_counter()
     url, before = rollout.rollback(target, rows)
-    if promote.alias_version(client, name, promote.CHAMPION) != target:
-        promote.restore(client, name, target)
-    print(
+    rollout.result.previous_version, rollout.result.version = before, str(target)
+    if registry.alias_version(client, name, registry.CHAMPION) != target:
+        registry.restore(client, name, target)
+    rollout.result.champion = str(target)
+    rollout.result.say(
         f"rollback: version {target} serves 100% (was {before or '?'}) after "
-        f"{time.perf_counter() - started:.1f} s; registry '{promote.CHAMPION}' is version {target}"
+        f"{time.perf_counter() - started:.1f} s; registry '{registry.CHAMPION}' is version {target}"
     )
     return url
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """``gitops-ml kserve deploy|rollback|undeploy|manifest``: run one command on the cluster.
+
+    Except for ``manifest``, the ``deployment`` result (``--result``, see results.py) is
+    written whether the command succeeds or fails, and a served URL is printed last.
+
+    Raises:
+        SystemExit: 2 on a wrong command line (argparse).
+        ParamsError: params.yaml is missing or invalid.
+        PipelineError: the command fails (see :meth:`Rollout.deploy`,
+            :func:`rollback_command`, :meth:`Rollout.undeploy`, :func:`write_manifest`);
+            other errors propagate after the result is written.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["deploy", "rollback", "undeploy", "manifest"])
     parser.add_argument("--version", default=None, help="registered version (default: champion)")
@@ -555,6 +748,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--canary", type=int, default=100, help="manifest: traffic share")
     parser.add_argument("--storage-uri", default="", help="manifest: model location override")
     parser.add_argument("--out", type=Path, default=Path("kserve/rendered.yaml"))
+    parser.add_argument(
+        "--result",
+        type=Path,
+        default=Path(PATHS["deployment"]),
+        help="deploy|rollback|undeploy: the deployment result (JSON) to write, failed or not",
+    )
     args = parser.parse_args(argv)
     if args.command == "manifest":
         write_manifest(args)
@@ -572,14 +771,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         manifest_path=args.out,
         timeout=args.timeout,
     )
-    if args.command == "undeploy":
-        rollout.undeploy()
-        return
-    rows = probe_rows(params)
-    if args.command == "deploy":
-        endpoint = rollout.deploy(args.version or registry_version(registered, "champion"), rows)
-    else:
-        endpoint = rollback_command(rollout, args.version, rows)
+    result = rollout.result = Deployment("kserve", args.command)
+    rollout.steps = []
+    endpoint = ""
+    try:
+        if args.command == "undeploy":
+            rollout.undeploy()
+        elif args.command == "deploy":
+            rows = probe_rows(params)
+            version = args.version or registry_version(registered, "champion")
+            endpoint = rollout.deploy(version, rows)
+            result.outcome = "deployed"
+        else:
+            endpoint = rollback_command(rollout, args.version, probe_rows(params))
+            result.outcome = "rolled back"
+    except Exception as exc:
+        result.failed(str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        result.url = endpoint or result.url
+        if rollout.steps:
+            result.checked(params.deploy, rollout.steps)
+        result.write(args.result)
     if endpoint:
         sys.stdout.flush()
         print(endpoint)

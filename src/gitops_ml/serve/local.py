@@ -12,7 +12,8 @@ Responses carry `X-Model-Variant`, `X-Model-Version` and `X-Request-Id`; the acc
 them. `--ab SHARE` runs a fixed-split A/B test instead of a canary; `ab-compare` scores the
 variants on labelled outcomes. With `deploy.prediction_log` set, each server also appends what
 it serves (timestamp, version, inputs, prediction) to a CSV log `make monitor` reads
-(serving.py).
+(serving.py). `deploy`, `rollback` and `undeploy` write what they did, failed or not, to the
+`deployment` result file `--result` (results.py), which the deploy action reads.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import tracking
-from ..errors import PipelineError, run
+from .. import metrics, tracking
+from ..canary import Answer, CanaryFailed, Measurement, agreement, p95, roll_out
+from ..errors import PipelineError, UserError, run
 from ..params import DeployParams, ProblemType, load_params
-from ..tables import split_target
 from ..prediction_log import PROBE, TRAFFIC_PARAM
+from ..results import PATHS, Deployment
+from ..tables import split_target
 
 HOST = "127.0.0.1"
 CONTENT_JSON = {"Content-Type": "application/json"}
@@ -94,65 +97,13 @@ def nginx_config(
     return NginxTemplate(template).substitute(values)
 
 
-@dataclass
-class Answer:
-    """One request through the load balancer."""
-
-    status: int
-    seconds: float
-    variant: str
-    body: str = ""
-
-
-def p95(values: Sequence[float]) -> float:
-    return float(np.percentile(values, 95)) if values else 0.0
-
-
-def agreement(
-    stable: Sequence[Any], candidate: Sequence[Any], problem_type: ProblemType, tolerance: float
-) -> float:
-    """Share of probe rows on which the candidate agrees with the stable model: the same
-    class, or (regression) a prediction within `tolerance` x the stable predictions' spread."""
-    stable_values, candidate_values = np.asarray(stable), np.asarray(candidate)
-    if stable_values.shape != candidate_values.shape:
-        return 0.0
-    if problem_type == "classification":
-        return float(np.mean(stable_values == candidate_values))
-    spread = float(np.std(stable_values)) or 1.0
-    close = (
-        np.abs(stable_values.astype(float) - candidate_values.astype(float)) <= tolerance * spread
-    )
-    return float(np.mean(close))
-
-
-def check_step(
-    answers: Sequence[Answer], agreed: float, params: DeployParams, weight: int
-) -> list[str]:
-    """The reasons a canary step fails (empty: the step passed)."""
-    failures = []
-    served = [a for a in answers if a.variant == "candidate"]
-    if weight > 0 and not served:
-        failures.append(f"the candidate served none of {len(answers)} requests")
-    errors = [a for a in answers if a.status >= 500 or a.status == 0]
-    rate = len(errors) / len(answers) if answers else 1.0
-    if rate > params.max_error_rate:
-        failures.append(f"error rate {rate:.2%} > {params.max_error_rate:.2%}")
-    latency = p95([a.seconds * 1000 for a in served])
-    if latency > params.max_p95_latency_ms:
-        failures.append(f"candidate p95 latency {latency:.0f} ms > {params.max_p95_latency_ms} ms")
-    if agreed < params.min_agreement:
-        failures.append(
-            f"candidate agrees with the stable model on {agreed:.0%} of probe rows "
-            f"< {params.min_agreement:.0%}"
-        )
-    return failures
-
-
 # --- processes ----------------------------------------------------------------------------
 
 
 @dataclass
 class Server:
+    """One scoring server: the registered ``version`` it serves, its local ``port`` and ``pid``."""
+
     version: str
     port: int
     pid: int = 0
@@ -173,6 +124,12 @@ class State:
 
     @classmethod
     def load(cls, path: Path) -> State | None:
+        """The state saved at ``path``, or None when there is no file (nothing deployed).
+
+        Raises:
+            json.JSONDecodeError: the file is not JSON.
+            TypeError: the file holds unknown fields.
+        """
         if not path.exists():
             return None
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -181,16 +138,22 @@ class State:
         return cls(**raw)
 
     def save(self, path: Path) -> None:
+        """Write the state to ``path`` as indented JSON (its folder must exist)."""
         path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it)."""
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
 
 
 def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (signal 0); a zombie or a pid <= 0 is not alive.
+
+    A process of another user counts as alive (PermissionError).
+    """
     if pid <= 0:
         return False
     try:
@@ -236,9 +199,16 @@ def spawn(command: list[str], log_path: Path) -> int:
 
 
 def served_model(state_dir: Path, name: str, version: str, prediction_log: str | None) -> str:
-    """What the scoring server loads: the registered version itself, or (`prediction_log`
-    set) the model serving.py builds under `state_dir/models/`, which also appends every
-    prediction to the log in that folder (resolved against the current directory)."""
+    """What the scoring server loads, as a model URI or path.
+
+    Without ``prediction_log`` it is the registered version itself (``models:/name/version``);
+    with it, the model serving.py builds under ``state_dir/models/``, which also appends
+    every prediction to the log in that folder (resolved against the current directory).
+
+    Raises:
+        PipelineError: the logging model cannot be built (registry, disk, or input columns
+            that clash with the log's own).
+    """
     uri = f"models:/{name}/{version}"
     if not prediction_log:
         return uri
@@ -254,7 +224,7 @@ def served_model(state_dir: Path, name: str, version: str, prediction_log: str |
             uri, path, version, Path(prediction_log).resolve(), tracking.tracking_uri()
         )
     except Exception as exc:  # MlflowException, OSError, a column clash (ValueError)
-        from ..promote import public_uri
+        from ..tracking import public_uri
 
         raise PipelineError(
             f"cannot build the logging model of version {version}: {public_uri(str(exc))}"
@@ -263,6 +233,15 @@ def served_model(state_dir: Path, name: str, version: str, prediction_log: str |
 
 
 def start_server(state_dir: Path, name: str, version: str) -> Server:
+    """Start ``mlflow models serve`` for ``version`` on a free port, detached, one worker.
+
+    Its output goes to ``state_dir/server-v<version>.log``; it is not yet healthy when this
+    returns (see :func:`wait_healthy`).
+
+    Raises:
+        PipelineError: ``mlflow`` is not on PATH, or the served model cannot be built.
+        ParamsError: params.yaml is missing or invalid.
+    """
     mlflow = shutil.which("mlflow")
     if mlflow is None:
         raise PipelineError("'mlflow' is not on PATH: run through 'make deploy'")
@@ -279,6 +258,18 @@ def start_server(state_dir: Path, name: str, version: str) -> Server:
 def http(
     method: str, url: str, body: bytes | None = None, timeout: float = 30.0
 ) -> tuple[int, str, dict[str, str]]:
+    """One HTTP request with a JSON content type; never raises.
+
+    Args:
+        method: ``"GET"`` or ``"POST"``.
+        url: the full URL.
+        body: the request body, if any.
+        timeout: seconds to wait for the answer.
+
+    Returns:
+        (status, body text, headers); status 0 and the error's text when there was no
+        answer (refused, timed out).
+    """
     request = urllib.request.Request(url, data=body, method=method, headers=CONTENT_JSON)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -290,14 +281,28 @@ def http(
 
 
 def server_error(log_text: str) -> str:
-    """The most telling line of a server log: the last `...Error: ...` line (the cause),
-    else the last line."""
+    """The most telling line of a server log.
+
+    That is the last ``...Error: ...`` line (the cause), else the last line, else
+    ``"no output"``.
+    """
     lines = [line.strip() for line in log_text.strip().splitlines() if line.strip()]
     causes = [line for line in lines if re.match(r"^[A-Za-z_.]*Error: ", line)]
     return (causes or lines or ["no output"])[-1]
 
 
 def wait_healthy(server: Server, state_dir: Path, timeout: float) -> None:
+    """Wait until ``server`` answers ``GET /ping`` with 200, polling every 0.5 s.
+
+    Args:
+        server: the scoring server just started.
+        state_dir: where its log is (``server-v<version>.log``).
+        timeout: seconds to wait at most.
+
+    Raises:
+        PipelineError: the server exited first (its log's telling line is quoted), or did
+            not answer within ``timeout`` seconds.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not alive(server.pid):
@@ -313,6 +318,11 @@ def wait_healthy(server: Server, state_dir: Path, timeout: float) -> None:
 
 
 def nginx_binary() -> str:
+    """The path of nginx: on PATH, else /usr/sbin/nginx or /usr/local/sbin/nginx.
+
+    Raises:
+        PipelineError: nginx is not installed (the message says how to install it).
+    """
     found = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
     )
@@ -325,8 +335,16 @@ def nginx_binary() -> str:
 
 
 def apply_config(state: State, state_dir: Path, weight: int) -> None:
-    """Write nginx.conf for `weight`, test it, then start nginx or reload it gracefully and
-    wait until the new configuration answers."""
+    """Send ``weight`` % of traffic to the candidate: write nginx.conf, test it, apply it.
+
+    nginx is started, or reloaded gracefully (SIGHUP, no request dropped), and this waits
+    up to 30 s until ``/deployment`` answers with the new configuration's generation; the
+    state is then saved.
+
+    Raises:
+        PipelineError: nginx is not installed, rejects the configuration, stops, or does not
+            load it within 30 s.
+    """
     assert state.stable is not None
     state.weight = weight
     state.generation += 1
@@ -365,8 +383,11 @@ def apply_config(state: State, state_dir: Path, weight: int) -> None:
 
 
 def payload(rows: pd.DataFrame) -> bytes:
-    """A request of make deploy's own: marked as a probe, so the prediction log (serving.py)
-    keeps client traffic only. A server without the log ignores the parameter."""
+    """The JSON body of a request of make deploy's own for ``rows`` (``dataframe_split``).
+
+    It is marked as a probe (``params: {traffic: probe}``), so the prediction log
+    (serving.py) keeps client traffic only. A server without the log ignores the parameter.
+    """
     return json.dumps(
         {
             "dataframe_split": json.loads(rows.to_json(orient="split", index=False)),
@@ -389,6 +410,11 @@ def send(url: str, rows: pd.DataFrame, count: int) -> list[Answer]:
 
 
 def predictions(port: int, rows: pd.DataFrame) -> list[Any]:
+    """One server's predictions for ``rows`` (one per row), asked directly, not via nginx.
+
+    Raises:
+        PipelineError: the server does not answer 200.
+    """
     status, text, _ = http("POST", f"http://{HOST}:{port}/invocations", payload(rows))
     if status != 200:
         raise PipelineError(f"probe request to port {port} answered {status}: {text[:300]}")
@@ -399,16 +425,19 @@ class Load(threading.Thread):
     """Steady traffic through the load balancer while it switches versions."""
 
     def __init__(self, url: str, rows: pd.DataFrame) -> None:
+        """Prepare single-row requests of ``rows`` to ``url`` (a daemon thread, not started)."""
         super().__init__(daemon=True)
         self.url, self.rows = url, rows
         self.answers: list[Answer] = []
         self.halt = threading.Event()
 
     def run(self) -> None:
+        """Send one request after another until :meth:`finish` is called."""
         while not self.halt.is_set():
             self.answers += send(self.url, self.rows, 1)
 
     def finish(self) -> tuple[int, int]:
+        """Stop the traffic and wait for the thread; (requests sent, those not answered 200)."""
         self.halt.set()
         self.join()
         failed = sum(1 for a in self.answers if a.status != 200)
@@ -419,6 +448,11 @@ class Load(threading.Thread):
 
 
 def registry_version(name: str, alias: str) -> str:
+    """The version the registry's ``alias`` of model ``name`` points at.
+
+    Raises:
+        PipelineError: the registry cannot be read, or the alias is not set.
+    """
     from mlflow import MlflowClient
 
     try:
@@ -426,7 +460,7 @@ def registry_version(name: str, alias: str) -> str:
             MlflowClient(tracking_uri=tracking.tracking_uri()).get_registered_model(name).aliases
         )
     except Exception as exc:  # MlflowException, connection errors
-        from ..promote import public_uri
+        from ..tracking import public_uri
 
         raise PipelineError(
             f"cannot read model '{name}' from the registry: {public_uri(str(exc))}"
@@ -437,6 +471,7 @@ def registry_version(name: str, alias: str) -> str:
 
 
 def url(state: State) -> str:
+    """The load balancer's base URL, ``http://127.0.0.1:<port>``."""
     return f"http://{HOST}:{state.port}"
 
 
@@ -469,43 +504,69 @@ def canary(
     params: DeployParams,
     problem_type: ProblemType,
     rows: pd.DataFrame,
-) -> None:
+) -> list[Any]:
+    """Roll the candidate out through ``params.canary_steps`` behind nginx (canary.roll_out).
+
+    Raises:
+        CanaryFailed: a step failed; traffic is still split (the caller switches back).
+    """
     assert state.stable and state.candidate
+    stable, candidate = state.stable, state.candidate
     probes = rows.head(params.probe_rows)
-    for weight in params.canary_steps:
+
+    def measure(weight: int) -> Measurement:
         apply_config(state, state_dir, weight)
         answers = send(url(state), rows, params.requests_per_step)
         healthy = all(
             http("GET", f"http://{HOST}:{server.port}/ping", timeout=5)[0] == 200
-            for server in (state.stable, state.candidate)
+            for server in (stable, candidate)
         )
         agreed = agreement(
-            predictions(state.stable.port, probes),
-            predictions(state.candidate.port, probes),
+            predictions(stable.port, probes),
+            predictions(candidate.port, probes),
             problem_type,
             params.agreement_tolerance,
         )
-        failures = check_step(answers, agreed, params, weight)
-        if not healthy:
-            failures.insert(0, "a health check (/ping) failed")
         served = [a for a in answers if a.variant == "candidate"]
-        print(
-            f"canary {weight}%: candidate served {len(served)}/{len(answers)} requests, "
+        details = (
+            f"candidate served {len(served)}/{len(answers)} requests, "
             f"errors {sum(a.status != 200 for a in answers)}, "
-            f"p95 {p95([a.seconds * 1000 for a in served]):.0f} ms, agreement {agreed:.0%}: "
-            + ("ok" if not failures else "FAILED (" + "; ".join(failures) + ")"),
-            flush=True,
+            f"p95 {p95([a.seconds * 1000 for a in served]):.0f} ms, agreement {agreed:.0%}"
         )
-        state.history.append(
-            {"version": state.candidate.version, "weight": weight, "ok": not failures}
-        )
-        if failures:
-            raise PipelineError(f"canary at {weight}%: " + "; ".join(failures))
+        failures = [] if healthy else ["a health check (/ping) failed"]
+        return Measurement(answers, agreed, details, failures)
+
+    steps: list[Any] = []
+    try:
+        steps = roll_out(
+            params.canary_steps, measure, params, target="local", version=candidate.version,
+            problem_type=problem_type,
+        )  # fmt: skip
+    except CanaryFailed as failure:
+        steps = failure.steps
+        raise
+    finally:
+        state.history += [
+            {"version": candidate.version, "weight": step.weight, "ok": step.passed}
+            for step in steps
+        ]
+    return steps
 
 
 def deploy(
-    state_dir: Path, version: str | None, health_timeout: float, ab: int | None = None
+    state_dir: Path,
+    version: str | None,
+    health_timeout: float,
+    ab: int | None = None,
+    result: Deployment | None = None,
 ) -> str:
+    """Serve ``version`` (default: the registry's champion) and return the URL.
+
+    Started alone when nothing serves here, else as a checked canary beside the stable one
+    (or an A/B test, ``ab`` %). ``result`` gets the notes, the judged steps and, when
+    traffic went back, the outcome ``rolled back``.
+    """
+    result = result or Deployment("local", "deploy")
     params = load_params()
     name = params.mlflow.registered_model
     target = version or registry_version(name, "champion")
@@ -534,28 +595,32 @@ def deploy(
         if any(a.status != 200 for a in answers):
             undeploy(state_dir, quiet=True)
             raise PipelineError(f"version {target} answered {answers[0].status}: {answers[0].body}")
-        print(f"deploy: version {target} serving in {time.perf_counter() - started:.1f} s")
+        result.say(f"deploy: version {target} serving in {time.perf_counter() - started:.1f} s")
         return url(state)
     if state.candidate is not None:  # an A/B test was running: it ends here
-        print(f"deploy: {switch_back(state, state_dir, rows)} (A/B test ended)", flush=True)
+        result.say(f"deploy: {switch_back(state, state_dir, rows)} (A/B test ended)")
     if state.stable.version == target:
-        print(f"deploy: version {target} is already serving")
+        result.say(f"deploy: version {target} is already serving")
         return url(state)
     if ab is not None:
-        return start_ab(state, state_dir, name, target, ab, health_timeout, rows)
+        return start_ab(state, state_dir, name, target, ab, health_timeout, rows, result)
 
-    print(f"deploy: canary of version {target} beside version {state.stable.version}", flush=True)
+    result.say(f"deploy: canary of version {target} beside version {state.stable.version}")
     started = time.perf_counter()
     state.candidate = start_server(state_dir, name, target)
     state.save(state_dir / "state.json")
     try:
         wait_healthy(state.candidate, state_dir, health_timeout)
-        canary(state, state_dir, params.deploy, params.problem_type, rows)
+        steps = canary(state, state_dir, params.deploy, params.problem_type, rows)
+        result.checked(params.deploy, steps)
     except PipelineError as failure:
-        print(f"deploy: {switch_back(state, state_dir, rows)}", flush=True)
+        if isinstance(failure, CanaryFailed):
+            result.checked(params.deploy, failure.steps)
+        result.say(f"deploy: {switch_back(state, state_dir, rows)}")
+        result.outcome = "rolled back"
         raise PipelineError(f"version {target} rolled back: {failure}") from None
     retire_stable(state, state_dir)
-    print(f"deploy: version {target} serves 100% after {time.perf_counter() - started:.1f} s")
+    result.say(f"deploy: version {target} serves 100% after {time.perf_counter() - started:.1f} s")
     return url(state)
 
 
@@ -577,9 +642,21 @@ def start_ab(
     share: int,
     health_timeout: float,
     rows: pd.DataFrame,
+    result: Deployment | None = None,
 ) -> str:
-    """A/B test: `target` gets a fixed `share` % beside the stable version until the next
-    `make deploy` (or rollback) ends it; `make ab-compare` compares their outcomes."""
+    """Start an A/B test: ``target`` gets a fixed ``share`` % beside the stable version.
+
+    The split lasts until the next ``make deploy`` (or rollback) ends it; ``make
+    ab-compare`` compares the variants' outcomes.
+
+    Returns:
+        The load balancer's URL.
+
+    Raises:
+        PipelineError: ``share`` is not within 1..99, or the candidate's server does not
+            become healthy (traffic stays on the stable version).
+    """
+    result = result or Deployment("local", "deploy")
     if not 0 < share < 100:
         raise PipelineError(f"AB must be a share between 1 and 99, got {share}")
     assert state.stable is not None
@@ -588,10 +665,10 @@ def start_ab(
     try:
         wait_healthy(state.candidate, state_dir, health_timeout)
     except PipelineError as failure:
-        print(f"deploy: {switch_back(state, state_dir, rows)}", flush=True)
+        result.say(f"deploy: {switch_back(state, state_dir, rows)}")
         raise PipelineError(f"A/B test of version {target} not started: {failure}") from None
     apply_config(state, state_dir, share)
-    print(
+    result.say(
         f"deploy: A/B test, version {target} (candidate) gets {share}% beside version "
         f"{state.stable.version} (stable); responses carry X-Model-Variant and X-Request-Id"
     )
@@ -623,8 +700,29 @@ def compare_variants(
     resamples: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Per variant: the metric on the labelled outcomes (accuracy, or rmse for regression),
-    and a bootstrap interval of candidate - stable (unpaired: different requests)."""
+    """Per variant, the metric on the labelled outcomes, and the difference's interval.
+
+    The metric is accuracy, or rmse for regression (``metrics.scorer``). The interval is a
+    95% percentile bootstrap interval of candidate - stable, unpaired (the variants answered
+    different requests, so each is resampled on its own: Efron & Tibshirani, An
+    Introduction to the Bootstrap, 1993, two-sample bootstrap ch. 8, percentile interval
+    ch. 13), ``resamples`` times with ``numpy.random.default_rng(seed)``.
+
+    Args:
+        served: request id -> ``variant`` and ``version`` (:func:`served_by`).
+        outcomes: rows x ``request_id``, ``prediction``, ``label``.
+        problem_type: ``"classification"`` or ``"regression"``.
+        resamples: bootstrap resamples.
+        seed: the random seed.
+
+    Returns:
+        ``metric``, ``unmatched`` (outcome rows no served request matches), one entry per
+        variant (``version``, ``rows``, the metric) and, with both variants, ``difference``
+        and ``interval_95`` ([low, high], in the metric's unit).
+
+    Raises:
+        PipelineError: ``outcomes`` lacks one of its three columns.
+    """
     missing = {"request_id", "prediction", "label"} - set(outcomes.columns)
     if missing:
         raise PipelineError(f"outcomes need the columns request_id, prediction, label: {missing}")
@@ -632,12 +730,13 @@ def compare_variants(
         served, left_on="request_id", right_on="id", how="inner"
     )
     metric = "accuracy" if problem_type == "classification" else "rmse"
+    kind = str if problem_type == "classification" else float
+    measure = metrics.scorer(metric)  # the one metric table (metrics.py)
 
     def score(frame: pd.DataFrame) -> float:
-        if problem_type == "classification":
-            return float(np.mean(frame["prediction"].astype(str) == frame["label"].astype(str)))
-        errors = frame["prediction"].astype(float) - frame["label"].astype(float)
-        return float(np.sqrt(np.mean(errors**2)))
+        return measure(
+            frame["label"].astype(kind).to_numpy(), frame["prediction"].astype(kind).to_numpy()
+        )
 
     result: dict[str, Any] = {"metric": metric, "unmatched": len(outcomes) - len(joined)}
     groups = dict(iter(joined.groupby("variant")))
@@ -662,6 +761,12 @@ def compare_variants(
 
 
 def ab_compare(state_dir: Path, outcomes_path: Path) -> None:
+    """``gitops-ml ab-compare``: print :func:`compare_variants` of nginx's log and the outcomes.
+
+    Raises:
+        PipelineError: the access log or the outcomes CSV is missing, or lacks columns.
+        ParamsError: params.yaml is missing or invalid.
+    """
     params = load_params()
     log_path = state_dir / "access.log"
     if not log_path.exists():
@@ -679,19 +784,28 @@ def ab_compare(state_dir: Path, outcomes_path: Path) -> None:
     print(json.dumps(result, indent=2))
 
 
-def rollback(state_dir: Path, version: str | None, health_timeout: float) -> str:
-    """Serve the previous version (or `version`) again, at once, and move the registry's
-    `champion` alias back so the next `make deploy` does not bring the bad version back."""
-    from .. import promote
+def rollback(
+    state_dir: Path, version: str | None, health_timeout: float, result: Deployment | None = None
+) -> str:
+    """Serve the previous version (or `version`) again, at once; return the URL.
+
+    The registry's `champion` alias moves back too, so the next `make deploy` does not bring
+    the bad version back. ``result`` gets the notes and the champion's version. The URL is ""
+    when nothing serves here (only the alias moved).
+    """
+    from .. import registry
+
+    result = result or Deployment("local", "rollback")
 
     params = load_params()
     state = State.load(state_dir / "state.json")
-    client = promote.registry_client()
+    client = registry.registry_client()
     name = params.mlflow.registered_model
     if state is None or not state.stable or not alive(state.nginx_pid):
-        old, new = promote.restore(client, name, version)
-        print(
-            f"rollback: nothing is deployed here; registry '{promote.CHAMPION}' moved from "
+        old, new = registry.restore(client, name, version)
+        result.champion = str(new)
+        result.say(
+            f"rollback: nothing is deployed here; registry '{registry.CHAMPION}' moved from "
             f"version {old} to {new}, which the next 'make deploy' serves"
         )
         return ""
@@ -713,21 +827,25 @@ def rollback(state_dir: Path, version: str | None, health_timeout: float) -> str
     apply_config(state, state_dir, 100)
     retire_stable(state, state_dir)
     served, failed = load.finish()
-    if promote.alias_version(client, name, promote.CHAMPION) != target:
-        promote.restore(client, name, target)
-    print(
+    if registry.alias_version(client, name, registry.CHAMPION) != target:
+        registry.restore(client, name, target)
+    result.champion = str(target)
+    result.say(
         f"rollback: version {target} serves 100% (was {state.previous_version}) after "
         f"{time.perf_counter() - started:.1f} s; {served} requests served, {failed} failed "
-        f"during the switch; registry '{promote.CHAMPION}' is version {target}"
+        f"during the switch; registry '{registry.CHAMPION}' is version {target}"
     )
     return url(state)
 
 
-def undeploy(state_dir: Path, quiet: bool = False) -> None:
+def undeploy(state_dir: Path, quiet: bool = False, result: Deployment | None = None) -> None:
+    """Stop every process a deployment started (outcome ``undeployed`` or ``not deployed``)."""
+    result = result or Deployment("local", "undeploy")
     state = State.load(state_dir / "state.json")
     if state is None:
+        result.outcome = "not deployed"
         if not quiet:
-            print("undeploy: nothing is deployed")
+            result.say("undeploy: nothing is deployed")
         return
     stopped = []
     for server in (state.candidate, state.stable):
@@ -738,17 +856,58 @@ def undeploy(state_dir: Path, quiet: bool = False) -> None:
         stop(state.nginx_pid)
         stopped.append(f"nginx (pid {state.nginx_pid})")
     (state_dir / "state.json").unlink()
+    result.outcome = "undeployed"
     if not quiet:
-        print("undeploy: stopped " + ", ".join(stopped))
+        result.say("undeploy: stopped " + ", ".join(stopped))
 
 
 def probe_rows(params: Any, path: Path = Path("data/interim/test.csv")) -> pd.DataFrame:
+    """The test split's input columns (rows x features, the target dropped) for requests.
+
+    Raises:
+        PipelineError: ``path`` does not exist.
+    """
     if not path.exists():
         raise PipelineError(f"{path} not found: run 'make repro' first")
     return split_target(pd.read_csv(path), params.data.target)[0]
 
 
+def serving_state(state_dir: Path) -> State | None:
+    """The deployment serving here (nginx and the stable server alive), or None."""
+    state = State.load(state_dir / "state.json")
+    if state is None or not state.stable or not alive(state.nginx_pid):
+        return None
+    return state if alive(state.stable.pid) else None
+
+
+def record_serving(result: Deployment, state: State | None) -> None:
+    """What serves after the command: URL, the version with all traffic, or the A/B split."""
+    if state is None or state.stable is None:
+        return
+    result.url = url(state)
+    if state.candidate is None:
+        result.version = state.stable.version
+        return
+    result.ab = {
+        "stable": state.stable.version,
+        "candidate": state.candidate.version,
+        "share": state.weight,
+    }
+    if result.outcome == "deployed":
+        result.outcome = "ab test"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    """``gitops-ml deploy|rollback|undeploy|ab-compare``: run one command on this machine.
+
+    Except for ``ab-compare``, the ``deployment`` result (``--result``, see results.py) is
+    written whether the command succeeds or fails, and a served URL is printed last.
+
+    Raises:
+        SystemExit: 2 on a wrong command line (argparse).
+        PipelineError: the command fails (see :func:`deploy`, :func:`rollback`,
+            :func:`ab_compare`); other errors propagate after the result is written.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["deploy", "rollback", "undeploy", "ab-compare"])
     parser.add_argument("--ab", type=int, default=None, help="deploy: A/B test at this share")
@@ -756,18 +915,37 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--state", type=Path, default=Path(".deploy"), help="state directory")
     parser.add_argument("--version", default=None, help="registered version (default: champion)")
     parser.add_argument("--health-timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--result",
+        type=Path,
+        default=Path(PATHS["deployment"]),
+        help="deploy|rollback|undeploy: the deployment result (JSON) to write, failed or not",
+    )
     args = parser.parse_args(argv)
     state_dir = args.state.resolve()
-    if args.command == "undeploy":
-        undeploy(state_dir)
-        return
     if args.command == "ab-compare":
         ab_compare(state_dir, args.outcomes or Path("outcomes.csv"))
         return
-    if args.command == "deploy":
-        endpoint = deploy(state_dir, args.version or None, args.health_timeout, args.ab)
-    else:
-        endpoint = rollback(state_dir, args.version or None, args.health_timeout)
+    result = Deployment("local", args.command)
+    before = serving_state(state_dir)
+    result.previous_version = before.stable.version if before and before.stable else None
+    endpoint = ""
+    try:
+        if args.command == "undeploy":
+            undeploy(state_dir, result=result)
+        elif args.command == "deploy":
+            endpoint = deploy(state_dir, args.version or None, args.health_timeout, args.ab, result)
+            result.outcome = "deployed"
+        else:
+            endpoint = rollback(state_dir, args.version or None, args.health_timeout, result)
+            result.outcome = "rolled back"
+    except Exception as exc:
+        result.failed(str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
+        record_serving(result, serving_state(state_dir))
+        result.write(args.result)
+        raise
+    record_serving(result, serving_state(state_dir))
+    result.write(args.result)
     if endpoint:
         sys.stdout.flush()
         print(endpoint)

@@ -44,9 +44,17 @@ PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 log = logging.getLogger(__name__)
 
 
-
 def prediction_column(predictions: Any, rows: int) -> list[Any]:
-    """One value per input row: a class or a number; a multi-output row as a JSON list."""
+    """One value per input row: a class or a number; a multi-output row as a JSON list.
+
+    Args:
+        predictions: what the model returned: a list, array, Series, or a DataFrame (one
+            column is read as a Series).
+        rows: the number of input rows.
+
+    Raises:
+        ValueError: the model returned a different number of predictions than ``rows``.
+    """
     if isinstance(predictions, pd.DataFrame) and predictions.shape[1] == 1:
         predictions = predictions.iloc[:, 0]
     values = np.asarray(predictions)
@@ -67,7 +75,16 @@ def log_rows(
     when: datetime,
     columns: list[str],
 ) -> pd.DataFrame:
-    """The log rows of one call: metadata, the input `columns` as received, the prediction."""
+    """The log rows of one call: metadata, the input ``columns`` as received, the prediction.
+
+    Returns:
+        n input rows x (timestamp, model_version, request_id, ``columns``..., prediction);
+        ``timestamp`` is ``when`` in ISO 8601 with milliseconds, the same for every row of the
+        call; an input column the call lacks is empty.
+
+    Raises:
+        ValueError: the number of predictions differs from the number of input rows.
+    """
     inputs = model_input.reset_index(drop=True).reindex(columns=columns)
     metadata = (when.isoformat(timespec="milliseconds"), version, request_id)
     rows = pd.DataFrame(dict(zip(LOG_METADATA, metadata, strict=True)), index=inputs.index)
@@ -83,6 +100,10 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
     """
 
     def load_context(self, context: Any) -> None:
+        """Load the wrapped model and the log settings when the scoring server starts.
+
+        The log's columns are the signature's input names, else those of the first call.
+        """
         config = context.model_config or {}
         self.model = mlflow.pyfunc.load_model(context.artifacts["model"])
         self.version = str(config.get("model_version", ""))
@@ -94,6 +115,12 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
         self.lock = threading.Lock()
 
     def predict(self, context, model_input, params=None):
+        """The wrapped model's predictions for ``model_input``, unchanged.
+
+        ``params["traffic"]`` (default ``client``) is removed before the other params reach
+        the model; unless it is ``probe`` the call is appended to the log. A failing write
+        is logged on stderr, never raised.
+        """
         # No type hints: MLflow would validate the input against them instead of the signature.
         params = dict(params or {})
         traffic = params.pop(TRAFFIC_PARAM, CLIENT)
@@ -106,6 +133,14 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
         return predictions
 
     def append(self, model_input: Any, predictions: Any) -> None:
+        """Append one call's rows to this process's log file for today (UTC), under a lock.
+
+        The CSV header is written when the file is new; an empty input writes nothing.
+
+        Raises:
+            ValueError: the number of predictions differs from the number of input rows.
+            OSError: the log folder or file cannot be written.
+        """
         assert self.log_dir is not None
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         if frame.empty:
@@ -121,8 +156,12 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
 
 
 def with_traffic_param(signature: Any) -> Any:
-    """The registered model's signature plus the string parameter `traffic` (default
-    `client`): MLflow passes a request's params to `predict` only when they are declared."""
+    """The registered model's signature plus the string parameter ``traffic``.
+
+    Its default is ``client``. MLflow passes a request's params to ``predict`` only when they
+    are declared; a ``traffic`` param the signature already had is replaced. A ``None``
+    signature gives one with the parameter only.
+    """
     from mlflow.models import ModelSignature
     from mlflow.types.schema import ParamSchema, ParamSpec
 
@@ -136,10 +175,12 @@ def with_traffic_param(signature: Any) -> Any:
 
 @contextmanager
 def _quiet_save() -> Iterator[None]:
-    """No download progress bars in `make deploy`'s output, and none of save_model's advice
-    that does not apply here: the pickle holds a reference to PredictionLogger (its code is in
-    the model's `code/`), written and read on this machine, and an input example would make
-    MLflow run the model (and log a prediction) at build time."""
+    """No download progress bars in `make deploy`'s output, nor save_model's advice.
+
+    None of that advice applies here: the pickle holds a reference to PredictionLogger (its
+    code is in the model's `code/`), written and read on this machine, and an input example
+    would make MLflow run the model (and log a prediction) at build time.
+    """
     pyfunc_log = logging.getLogger("mlflow.pyfunc")
     level, progress = pyfunc_log.level, os.environ.get(PROGRESS_BAR)
     pyfunc_log.setLevel(logging.ERROR)
@@ -163,12 +204,21 @@ def build_logging_model(
     log_dir: Path | None,
     tracking_uri: str | None = None,
 ) -> Path:
-    """Save at `path` the pyfunc model that serves `model_uri` (read from the registry at
-    `tracking_uri`) and logs to `log_dir` (None: no log).
+    """Save at ``path`` the pyfunc model that serves ``model_uri`` and logs its predictions.
 
-    A copy of the registered model becomes the artifact `model`; its signature and pip
-    requirements become the wrapper's; this package is copied into the model (`code/`) so a
-    scoring server can import PredictionLogger. An existing model at `path` is replaced.
+    ``model_uri`` is read from the registry at ``tracking_uri``; the wrapper logs to
+    ``log_dir`` (None: no log) and writes ``version`` in every row. A copy of the registered
+    model becomes the artifact ``model``; its signature and pip requirements become the
+    wrapper's; this package is copied into the model (``code/``) so a scoring server can
+    import PredictionLogger. An existing model at ``path`` is replaced.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: the model's input columns clash with the log's own columns
+            (timestamp, model_version, request_id, prediction).
+        mlflow.exceptions.MlflowException: ``model_uri`` cannot be downloaded.
     """
     from mlflow.artifacts import download_artifacts
     from mlflow.models import Model

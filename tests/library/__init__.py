@@ -1,0 +1,1 @@
+"""Tests of the gitops_ml library, run against real generated projects (conftest.py)."""
