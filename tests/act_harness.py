@@ -20,7 +20,8 @@ How a run is wired (see tests/act/README.md and docs/actions.md):
 - `cml` and `gh` on PATH are recorders; `$ACT_RECORD_DIR`, `$ACT_ARTIFACT_DIR` are per run;
   `env={"ACT_GH_STATE_DIR": dir}` makes gh keep releases, issues and pull requests across runs.
 - The shared environment's bin directory is removed from PATH so the workflow must build its
-  own (the `setup` action installs requirements.lock with uv; UV_OFFLINE=1 uses uv's cache).
+  own (the `setup` action installs requirements.lock with uv, and gitops-ml from the mapped
+  copy, which holds src/gitops_ml and pyproject.toml; UV_OFFLINE=1 uses uv's cache).
 """
 
 from __future__ import annotations
@@ -144,11 +145,22 @@ def used_actions(files: Iterable[Path]) -> set[str]:
     return found
 
 
+# What the mapped action repository holds: the actions, and what builds the gitops-ml library
+# released with them (the setup action installs it from there when the project pins it).
+SNAPSHOT = ("actions", "src/gitops_ml", "pyproject.toml", "README.md")
+
+
 def snapshot_actions(target: Path) -> Path:
-    """A copy of the working tree's actions/ only: act copies a mapped repository for every
+    """A copy of the working tree's SNAPSHOT only: act copies a mapped repository for every
     step that uses it, and this repository's root also holds a 1 GB virtual environment."""
     ignore = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(ROOT / "actions", target / "actions", ignore=ignore)
+    for name in SNAPSHOT:
+        source, copy = ROOT / name, target / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, copy, ignore=ignore)
+        else:
+            shutil.copy2(source, copy)
     return target
 
 
@@ -199,7 +211,7 @@ def local_repositories(
     return mapping
 
 
-def host_path(scratch: Path) -> str:
+def host_path(scratch: Path, recorders: Path = STANDINS / "bin") -> str:
     """PATH for the run: recorders and uv first, the shared test environment removed."""
     uv = shutil.which("uv", path=str(SHARED_BIN)) or shutil.which("uv")
     if uv is None:
@@ -212,7 +224,7 @@ def host_path(scratch: Path) -> str:
         for p in os.environ.get("PATH", "").split(os.pathsep)
         if p and Path(p).resolve() != SHARED_BIN.resolve()
     ]
-    return os.pathsep.join([str(STANDINS / "bin"), str(uv_only), *kept])
+    return os.pathsep.join([str(recorders), str(uv_only), *kept])
 
 
 def act_binary() -> str:
@@ -237,9 +249,11 @@ def run_act(
     timeout: float = 1200,
     standin_dirs: Sequence[Path] = (STANDINS,),
     use_gitignore: bool = True,
+    recorders: Path = STANDINS / "bin",
 ) -> ActResult:
     """Run `workflow` of the git repository `repo` for one event; never raises on job failure.
 
+    `recorders` is the directory of CLI stand-ins put first on PATH (tests/act/README.md).
     `use_gitignore=False` copies gitignored files into the workspace too (the outputs of a
     `make repro` that ran before, which a real runner would `dvc pull`)."""
     answers_file = repo / ".cookiecutter.json"
@@ -289,7 +303,7 @@ def run_act(
     for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # not this repo's `make test`
         run_env.pop(name, None)
     run_env.update(
-        PATH=host_path(run_dir),
+        PATH=host_path(run_dir, recorders),
         ACT_RECORD_DIR=str(record_dir),
         ACT_ARTIFACT_DIR=str(artifact_dir),
     )

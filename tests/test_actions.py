@@ -605,6 +605,77 @@ def test_setup_rejects_bad_inputs(tmp_path, capsys, extra, message):
     assert message in out
 
 
+def action_checkout(tmp_path: Path, version: str) -> Path:
+    """A checkout of this repository as the setup action sees it: pyproject.toml and the
+    library's __init__.py at `version`."""
+    root = tmp_path / "cookiecutter-gitops-ml"
+    (root / "src" / "gitops_ml").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "gitops-ml"\n')
+    (root / "src" / "gitops_ml" / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    return root
+
+
+def makefile(tmp_path: Path, pin: str) -> Path:
+    path = tmp_path / "project" / "Makefile"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"SHELL := /bin/bash\nGITOPS_ML_VERSION := {pin}\nGITOPS_ML ?= x\n")
+    return path
+
+
+def test_setup_installs_the_pinned_library_from_its_own_checkout_when_it_is_that_version(
+    tmp_path,
+):
+    root = action_checkout(tmp_path, "1.2.0")
+    spec, line = setup.library_source(makefile(tmp_path, "1.2.0"), root)
+    assert spec == str(root)
+    assert line == "setup: gitops-ml 1.2.0 (the project's pin) from this action's checkout"
+
+
+def test_setup_installs_another_pin_from_the_package_index(tmp_path):
+    root = action_checkout(tmp_path, "1.2.0")
+    spec, line = setup.library_source(makefile(tmp_path, "1.1.3"), root)
+    assert spec == "gitops-ml==1.1.3"
+    assert line == (
+        "setup: gitops-ml 1.1.3 (the project's pin) from the package index "
+        "(these actions carry 1.2.0)"
+    )
+
+
+def test_setup_installs_no_library_for_a_makefile_without_a_pin(tmp_path):
+    path = tmp_path / "Makefile"
+    path.write_text("test:\n\tpytest\n")
+    spec, line = setup.library_source(path, action_checkout(tmp_path, "1.2.0"))
+    assert spec == ""
+    assert line.endswith("pins no GITOPS_ML_VERSION: gitops-ml not installed")
+
+
+def test_setup_refuses_a_pin_that_is_not_a_release(tmp_path, capsys):
+    makefile(tmp_path, "1.0.0;curl-evil")
+    out = tmp_path / "out"
+    assert setup.library({"GITHUB_OUTPUT": str(out)}, tmp_path / "project") == 1
+    assert "::error title=setup::GITOPS_ML_VERSION in " in capsys.readouterr().out
+    assert not out.exists()
+
+
+def test_setup_library_command_prints_one_line_and_outputs_the_spec(tmp_path, capsys):
+    # this repository's own checkout and a project pinned to its version (the generated default)
+    version = setup.library_version(ROOT / "src" / "gitops_ml" / "__init__.py")
+    makefile(tmp_path, version)
+    out = tmp_path / "out"
+    assert setup.library({"GITHUB_OUTPUT": str(out)}, tmp_path / "project") == 0
+    assert capsys.readouterr().out == (
+        f"setup: gitops-ml {version} (the project's pin) from this action's checkout\n"
+    )
+    assert out.read_text() == f"spec={ROOT}\n"
+
+
+def test_the_generated_project_pins_the_library_released_with_the_actions():
+    answers = json.loads((ROOT / "cookiecutter.json").read_text())
+    assert answers["_gitops_ml_version"] == setup.library_version(
+        ROOT / "src" / "gitops_ml" / "__init__.py"
+    )
+
+
 # ------------------------------------------------------------------ _shared: workflow commands
 
 

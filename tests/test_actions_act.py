@@ -87,6 +87,7 @@ jobs:
       - uses: {action("report")}
         with:
           base-ref: main
+          backend: cml
           data: ""
           validation-summary: ""
           plot-delivery: cml-publish

@@ -39,8 +39,15 @@ runner_module = load("monitor")
 alert_module = load("alert")
 
 
+UNDERSTOOD = (
+    "has monitoring schema_version 2, which this action does not understand: it needs "
+    "gitops-ml 1.x (the version released with these actions)"
+)
+
+
 def summary(alert: bool = True) -> dict:
-    """The shape the generated monitor writes (reports/monitoring/summary.json)."""
+    """The shape `gitops-ml monitor check` writes (reports/monitoring/summary.json): a
+    `monitoring` result (src/gitops_ml/results.py)."""
     columns = {
         "mean radius": {"kind": "numerical", "method": "wasserstein", "score": 1.04,
                         "threshold": 0.1, "drifted": alert},
@@ -48,6 +55,8 @@ def summary(alert: bool = True) -> dict:
                       "threshold": 0.1, "drifted": False},
     }  # fmt: skip
     return {
+        "schema_version": 1,
+        "kind": "monitoring",
         "alert": alert,
         "reasons": ["1 of 2 columns drifted: mean radius"] if alert else [],
         "drifted_columns": ["mean radius"] if alert else [],
@@ -76,10 +85,12 @@ def summary(alert: bool = True) -> dict:
         (2, None, "error"),
         (1, summary(alert=False), "error"),
         (0, None, "error"),
-        (0, {"alert": "yes"}, "error"),
+        (0, {**summary(), "alert": "yes"}, "error"),
+        (0, {**summary(), "schema_version": 2}, "error"),
+        (3, {k: v for k, v in summary().items() if k != "schema_version"}, "error"),
     ],
     ids=["ok", "alert-0", "alert-3", "alert-via-make", "crash", "failed-no-alert",
-         "no-summary", "malformed"],
+         "no-summary", "malformed", "newer-schema", "no-schema"],
 )  # fmt: skip
 def test_the_verdict_needs_a_summary_from_this_run(tmp_path, returncode, written, expected):
     path = tmp_path / "summary.json"
@@ -160,6 +171,28 @@ def test_invalid_inputs_fail_with_an_error_annotation(tmp_path, capsys, extra, m
     assert runner_module.main(action_env(tmp_path, **extra), lambda c, e: ran.append(c)) == 1
     assert f"::error title=monitor::{message}" in capsys.readouterr().out
     assert ran == []
+
+
+@pytest.mark.parametrize("returncode", [0, 2])
+def test_a_summary_of_an_unknown_schema_version_fails_with_one_sentence(
+    tmp_path, monkeypatch, capsys, returncode
+):
+    # Given a project whose gitops-ml writes monitoring schema_version 2
+    monkeypatch.chdir(tmp_path)
+
+    def runner(command, env):
+        Path("reports/monitoring").mkdir(parents=True)
+        Path("reports/monitoring/summary.json").write_text(
+            json.dumps({**summary(), "schema_version": 2})
+        )
+        return returncode
+
+    # Then the step fails with the sentence, and no verdict (not even its alert) is output
+    assert runner_module.main(action_env(tmp_path), runner) == 1
+    assert capsys.readouterr().out == (
+        f"::error title=monitor::reports/monitoring/summary.json {UNDERSTOOD}\n"
+    )
+    assert "alert=\n" in (tmp_path / "out.txt").read_text()
 
 
 # --------------------------------------------------------------------------- alert action
@@ -273,6 +306,19 @@ def test_invalid_alert_inputs_fail(tmp_path, capsys, extra, message):
     gh = FakeGh()
     assert alert_module.main(["issue"], alert_env(tmp_path, **extra), gh) == 1
     assert message in capsys.readouterr().out and gh.calls == []
+
+
+@pytest.mark.parametrize("command", ["issue", "retrain"])
+def test_the_alert_actions_refuse_a_summary_of_an_unknown_schema_version(tmp_path, capsys, command):
+    # Given the monitor job's artifact written by a gitops-ml these actions do not know
+    (tmp_path / "summary.json").write_text(json.dumps({**summary(), "schema_version": 2}))
+    env = alert_env(tmp_path, ALERT_BRANCH="retrain/x", ALERT_BASE="main")
+    gh = FakeGh()
+    # Then nothing is opened and the step fails with the sentence
+    assert alert_module.main([command], env, gh) == 1
+    path = tmp_path / "summary.json"
+    assert capsys.readouterr().out == f"::error title=monitor alert::{path} {UNDERSTOOD}\n"
+    assert gh.calls == []
 
 
 def test_the_webhook_gets_a_slack_compatible_message():

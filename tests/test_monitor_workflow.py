@@ -115,6 +115,11 @@ def test_an_alert_opens_one_issue_and_the_next_run_updates_it(act: Act):
     assert "mean radius" in issues[0]["body"] and "/actions/runs/" in issues[0]["body"]
     assert "| mean radius | wasserstein |" in issues[0]["body"]
     assert (first.artifact_dir / "monitoring-report" / "report.html").is_file()
+    # the alert job read the monitor job's summary as a `monitoring` result it understands
+    kept = json.loads(
+        next((first.artifact_dir / "monitoring-report").rglob("summary.json")).read_text()
+    )
+    assert (kept["schema_version"], kept["kind"], kept["alert"]) == (1, "monitoring", True)
 
     # When the schedule runs on the same drifted data (monitor.current points at it)
     shutil.copy(act.project / "data/monitoring/drifted.csv",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from gitops_ml import __version__
 from tests.act_harness import run_act
 from tests.conftest import render_project
 
@@ -85,8 +86,14 @@ def test_push_to_main_promotes_the_first_model_and_publishes_it(two_pushes):
     assert "--latest=false" in create
     kept = result.artifact_dir / "promotion"
     record = json.loads(next(kept.rglob("record.json")).read_text())
+    # the promotion result the action read (src/gitops_ml/results.py)
+    assert (record["schema_version"], record["kind"]) == (1, "promotion")
     assert record["decision"] == "promoted"
     assert record["trigger"].startswith("push by ")
+    # the runner's environment got the gitops-ml the project pins, from the action's checkout
+    assert f"setup: gitops-ml {__version__} (the project's pin) from this action's checkout" in (
+        result.log
+    )
     assert create[create.index("--target") + 1] == record["commit"]
 
 
@@ -151,8 +158,11 @@ def test_tag_push_without_a_server_deploys_the_champion_of_the_latest_release(
     summary = result.summary
     assert "make deploy` on this runner: succeeded" in summary
     assert "Restored: restored release model-v1 as 'champion' (version 1)." in summary
+    # outputs and summary come from the deployment result file, never from make's stdout
+    url = result.outputs("deploy")["url"]
+    assert f"Outcome: **deployed**: version 1 serves all traffic; URL {url}" in summary
     assert "- deploy: version 1 serving in" in summary
-    assert "stopped afterwards" in summary
+    assert "- stopped afterwards (stop-after): undeploy: stopped server v1 (pid " in summary
     assert result.outputs("deploy")["release"] == "model-v1"
     assert result.outputs("deploy")["url"].startswith("http://127.0.0.1:")
     assert not any(c["argv"][:2] == ["release", "create"] for c in result.calls("gh"))
@@ -213,6 +223,9 @@ def test_rollback_without_a_server_publishes_the_previous_model_as_a_new_release
     assert result.succeeded, result.tail()
     summary = result.summary
     assert "make rollback` on this runner: succeeded" in summary
+    assert "Outcome: **rolled back**: nothing serves on this runner; registry `champion`" in (
+        summary
+    )
     assert "release model-v1 as 'previous-champion'" in summary
     assert "- rollback: nothing is deployed here; registry 'champion' moved from" in summary
     assert "Rollback published as release model-v3 (rollback from model-v2 to model-v1)" in summary

@@ -1,6 +1,6 @@
 """Running the generated project's make targets from an action: the part `promote` and
 `deploy` share. Inputs are checked here, the command is echoed to the step log, and a failed
-target is summed up by the project's own last `error: ...` line (src/<package>/cli.py).
+target is summed up by the project's own last `error: ...` line (gitops_ml/errors.py).
 
 `runner` stands in for subprocess.run in the in-process tests
 (tests/test_promote_deploy_actions.py).
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 
 VENV = re.compile(r"^[A-Za-z0-9_./-]+$")
-STORE = "champion-store: "  # how src/<package>/champion_store.py starts what it reports
+STORE = "champion-store: "  # how gitops_ml/champion_store.py starts what it reports
 
 Runner = Callable[[Sequence[str], Mapping[str, str]], "subprocess.CompletedProcess[str]"]
 

@@ -1,29 +1,34 @@
 """The `deploy` action: the generated project's deployment commands, then outputs and summary.
 
 One path for both targets: `make [kserve-]deploy|rollback|undeploy [VERSION=n]`. The project
-does the canary, the checks and the automatic rollback (src/<package>/deploy.py on this
-runner behind nginx, src/<package>/kserve.py against the cluster), and both print the same
-contract: `canary <N>%: ...: ok|FAILED (...)` per step, notes starting `deploy: `,
-`rollback: ` or `undeploy: `, the endpoint URL on the last stdout line on success, and
-`error: <reason>` on stderr with exit 1 on failure. This script only validates the inputs
-and turns that output into step outputs and a job summary.
+does the canary, the checks and the automatic rollback (gitops-ml deploy behind nginx on this
+runner, gitops-ml kserve against the cluster), and both write what they did, failed or not, to
+a `deployment` result file (`DEPLOY_RESULT=reports/deploy/result.json`; its fields:
+src/gitops_ml/results.py): the outcome and its reason, the URL, the version serving all
+traffic and the one before, every canary step with its checks, and the notes. This script
+validates the inputs, removes any stale result, runs the target, and turns the result file
+(never the command's stdout) into step outputs and a job summary. A result of a kind or
+schema version this action does not understand fails the step with one sentence saying which
+gitops-ml it needs (actions/_shared/results.py).
 
 Without a registry URI but with a GitHub token, the champion lives in GitHub releases
-`model-v<N>` (src/<package>/champion_store.py): `make champion-pull` first restores release N
-as `champion` and N-1 as `previous-champion` in the runner's fresh registry (and, when a
-version is given, release `model-v<version>`: without a server a version is a release
-number). After a successful rollback, `make champion-rollback` publishes the restored model
-as release `model-v<N+1>`, so the rollback outlives the job. Unit-tested in-process with
-recorded commands (tests/test_promote_deploy_actions.py).
+`model-v<N>` (gitops-ml champion): `make champion-pull` first restores release N as `champion`
+and N-1 as `previous-champion` in the runner's fresh registry (and, when a version is given,
+release `model-v<version>`: without a server a version is a release number). After a
+successful rollback, `make champion-rollback` publishes the restored model as release
+`model-v<N+1>`, so the rollback outlives the job. Unit-tested in-process with recorded
+commands (tests/test_promote_deploy_actions.py).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
 
@@ -37,17 +42,18 @@ from project_make import (  # noqa: E402
     tracking_uri_error,
     venv_error,
 )
+from results import PATHS, ResultError, needs, read  # noqa: E402
 from workflow_commands import error  # noqa: E402
 
 COMMANDS = ("deploy", "rollback", "undeploy")
 PREFIX = {"local": "", "kserve": "kserve-"}
 WHERE = {"local": "on this runner", "kserve": "on the cluster (KUBECONFIG)"}
 VERSION = re.compile(r"^[0-9]*$")
-CANARY = re.compile(r"^canary (\d+)%: .*$")
-NOTE = ("deploy: ", "rollback: ", "undeploy: ")
-SERVING = re.compile(r"^(?:deploy|rollback): version (\S+) (?:serving|serves 100%|is already)")
 REQUESTED = re.compile(r"^release (model-v\d+) is version (\d+)$")
 RELEASE = re.compile(r"release (model-v\d+)")
+RESULT = PATHS["deployment"]
+# stop-after's undeploy writes its own result, so the deployment's stays for later steps
+STOPPED = "reports/deploy/stop-after.json"
 
 
 class InputError(ValueError):
@@ -83,19 +89,113 @@ def parse_inputs(env: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
-def report(title: str, stdout: str, reason: str, notes: list[str], quote: str) -> str:
-    """The canary steps, the project's notes and where the champion came from, as Markdown."""
+def run_target(
+    runner: Runner,
+    target: str,
+    venv: str,
+    env: Mapping[str, str],
+    cwd: Path,
+    result_path: str,
+    *extra: str,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None, str]:
+    """`make <target> DEPLOY_RESULT=<result_path>`, then its result file.
+
+    Returns (the process, the result or None, why it failed: '' on success). The reason is the
+    result's own (`reason`), the refusal of a result this action does not understand, or, with
+    no result written, the project's `error:` line.
+    """
+    (cwd / result_path).unlink(missing_ok=True)  # only a result written by this run counts
+    done = make(runner, target, venv, env, f"DEPLOY_RESULT={result_path}", *extra)
+    try:
+        result = read(cwd / result_path, "deployment", result_path)
+    except ResultError as exc:
+        if (cwd / result_path).is_file():
+            return done, None, str(exc)
+        if done.returncode != 0:
+            return done, None, failure(done, f"make {target}")
+        missing = (
+            f"make {target} succeeded but wrote no {result_path}, so this action cannot tell "
+            f"what serves: it needs {needs()}"
+        )
+        return done, None, missing
+    if done.returncode != 0:
+        return done, result, result.get("reason") or failure(done, f"make {target}")
+    return done, result, ""
+
+
+def percent(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.0%}"
+
+
+def steps_table(result: Mapping[str, Any]) -> list[str]:
+    """The canary steps and their checks as a Markdown table, then the limits they met."""
+    steps = result.get("steps") or []
+    if not steps:
+        return []
+    lines = [
+        "| Canary step | Requests (to the candidate) | Error rate | Candidate p95 | Agreement "
+        "| Result |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for step in steps:
+        rate = step.get("error_rate")
+        p95 = step.get("p95_ms")
+        failures = "; ".join(step.get("failures", [])).replace("|", "\\|")  # a table cell
+        verdict = "ok" if step.get("passed") else f"FAILED: {failures}"
+        lines.append(
+            f"| {step['share']}% | {step.get('requests', 0)} ({step.get('candidate_requests', 0)}) "
+            f"| {'-' if rate is None else f'{float(rate):.2%}'} "
+            f"| {'-' if p95 is None else f'{float(p95):.0f} ms'} "
+            f"| {percent(step.get('agreement'))} | {verdict} |"
+        )
+    limits = result.get("limits") or {}
+    if limits:
+        lines += [
+            "",
+            f"Limits (params.yaml `deploy:`): error rate <= {float(limits['max_error_rate']):.2%}, "
+            f"candidate p95 <= {float(limits['max_p95_latency_ms']):g} ms, agreement >= "
+            f"{float(limits['min_agreement']):.0%}"
+            + (
+                f", extra checks {', '.join(limits['extra_checks'])}"
+                if limits.get("extra_checks")
+                else ""
+            ),
+        ]
+    return [*lines, ""]
+
+
+def outcome_line(result: Mapping[str, Any]) -> str:
+    """E.g. `Outcome: **deployed**: version 2 serves all traffic (before: version 1); ...`."""
+    parts = []
+    if result.get("version"):
+        parts.append(f"version {result['version']} serves all traffic")
+    elif result.get("ab"):
+        ab = result["ab"]
+        parts.append(
+            f"A/B test: version {ab['candidate']} gets {ab['share']}% beside version {ab['stable']}"
+        )
+    else:
+        parts.append(f"nothing serves {WHERE.get(result.get('target', ''), 'here')}")
+    if result.get("previous_version"):
+        parts[-1] += f" (before: version {result['previous_version']})"
+    if result.get("champion"):
+        parts.append(f"registry `champion`: version {result['champion']}")
+    if result.get("url"):
+        parts.append(f"URL {result['url']}")
+    return f"Outcome: **{result.get('outcome', '?')}**: " + "; ".join(parts)
+
+
+def report(
+    title: str, result: Mapping[str, Any] | None, reason: str, notes: list[str], quote: str
+) -> str:
+    """The outcome, the canary steps, the project's notes and where the champion came from."""
     lines = [title, ""]
     if reason:
         lines += [f"**{reason}**", ""]
-    steps = [line for line in stdout.splitlines() if CANARY.match(line)]
-    if steps:
-        lines += ["| Canary step | Result |", "|---|---|"]
-        lines += [
-            f"| {line.split(':', 1)[0]} | {line.split(':', 1)[1].strip()} |" for line in steps
-        ]
-        lines.append("")
-    lines += [f"- {line}" for line in stdout.splitlines() if line.startswith(NOTE)]
+    if result is not None:
+        lines += [outcome_line(result), ""]
+        lines += steps_table(result)
+        lines += [f"- {note}" for note in result.get("notes") or []]
     lines += [f"- {note}" for note in notes]
     if quote:
         lines += ["", f"> {quote}"]
@@ -125,7 +225,8 @@ def pull_champion(
     return requested[-1][2], requested[-1][1], notes
 
 
-def main(env: Mapping[str, str], runner: Runner = run) -> int:
+def main(env: Mapping[str, str], runner: Runner = run, cwd: Path | None = None) -> int:
+    cwd = Path.cwd() if cwd is None else cwd
     try:
         values = parse_inputs(env)
     except InputError as exc:
@@ -141,20 +242,17 @@ def main(env: Mapping[str, str], runner: Runner = run) -> int:
     target = PREFIX[values["target"]] + command
     store: list[str] = []
     outputs = {"url": "", "version": "", "release": ""}
-    version, stdout, reason = values["version"], "", ""
+    version, result, reason = values["version"], None, ""
     try:
         if uses_releases:
             version, outputs["release"], store = pull_champion(values, gh_env, runner)
         extra = [f"VERSION={version}"] if version and command != "undeploy" else []
-        result = make(runner, target, venv, child, *extra)
-        stdout = result.stdout
-        if result.returncode != 0:
-            raise StepError(failure(result, f"make {target}"))
-        lines = stdout.strip().splitlines()
-        if lines and lines[-1].startswith(("http://", "https://")):
-            outputs["url"] = lines[-1]
-        serving = [m[1] for line in lines if (m := SERVING.match(line))]
-        outputs["version"] = serving[-1] if serving else ""
+        _, result, reason = run_target(runner, target, venv, child, cwd, RESULT, *extra)
+        if result is not None:  # what serves now, even after a failed canary rolled back
+            outputs["url"] = result.get("url") or ""
+            outputs["version"] = result.get("version") or ""
+        if reason:
+            raise StepError(reason)
         if uses_releases and command == "rollback":
             published = make(runner, "champion-rollback", venv, gh_env)
             if published.returncode != 0:
@@ -176,8 +274,10 @@ def main(env: Mapping[str, str], runner: Runner = run) -> int:
     title = f"### `make {target}` {WHERE[values['target']]}: {'succeeded' if ok else 'FAILED'}"
     notes = []
     if values["stop_after"] == "true" and command != "undeploy":
-        stopped = make(runner, PREFIX[values["target"]] + "undeploy", venv, child)
-        notes.append(f"stopped afterwards (stop-after): {stopped.stdout.strip().splitlines()[-1:]}")
+        undeploy = PREFIX[values["target"]] + "undeploy"
+        _, stopped, problem = run_target(runner, undeploy, venv, child, cwd, STOPPED)
+        said = (stopped or {}).get("notes") or [problem or f"make {undeploy} reported nothing"]
+        notes.append(f"stopped afterwards (stop-after): {said[-1]}")
     quote = ""
     if store:
         quote = (
@@ -189,7 +289,7 @@ def main(env: Mapping[str, str], runner: Runner = run) -> int:
             "No `MLFLOW_TRACKING_URI` secret and no `github-token`: this runner's own registry "
             "was used as it is (docs/deployment.md)."
         )
-    summary = report(title, stdout, reason, notes, quote)
+    summary = report(title, result, reason, notes, quote)
     if path := env.get("GITHUB_OUTPUT"):
         with Path(path).open("a", encoding="utf-8") as handle:
             handle.writelines(f"{key}={value}\n" for key, value in outputs.items())

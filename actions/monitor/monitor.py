@@ -3,12 +3,13 @@
 The project's monitor exits 0 (no alert), 3 (alert) or 1 (error), but through `make` any
 failure becomes status 2. So the verdict is read from the summary the command writes, after
 removing any stale copy: a summary counts only when this run wrote it, and a failing command
-without a fresh alert summary is an error, never "no drift".
+without a fresh alert summary is an error, never "no drift". The summary is a `monitoring`
+result file (actions/_shared/results.py): one of a kind or schema version this action does not
+understand fails the step with one sentence, never a verdict.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
+from results import ResultError, read  # noqa: E402
 from workflow_commands import error, warning  # noqa: E402
 
 EXIT_ALERT = 3
@@ -42,27 +44,32 @@ def check_inputs(summary: str, report: str, current: str, fail_on_alert: str) ->
 
 
 def load_summary(path: Path) -> dict[str, Any]:
-    summary = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(summary, dict) or not isinstance(summary.get("alert"), bool):
-        raise ValueError(f"{path} has no boolean 'alert'")
+    """The `monitoring` result in `path`.
+
+    Raises:
+        ResultError (a ValueError): missing, not JSON, another kind or schema version, or no
+            boolean `alert`.
+    """
+    summary = read(path, "monitoring")
+    if not isinstance(summary.get("alert"), bool):
+        raise ResultError(f"{path} has no boolean 'alert'")
     return summary
 
 
-def verdict(returncode: int, summary_path: Path) -> tuple[str, dict[str, Any] | None]:
-    """'ok', 'alert' or 'error', from the exit status and the summary written by this run."""
-    summary = None
-    if summary_path.is_file():
-        try:
-            summary = load_summary(summary_path)
-        except (ValueError, json.JSONDecodeError):
-            return "error", None
-    if summary is None:
-        return "error", None
+def verdict(returncode: int, summary_path: Path) -> tuple[str, dict[str, Any] | None, str]:
+    """('ok'|'alert'|'error', the summary, why it cannot be read), from the exit status and
+    the summary written by this run."""
+    if not summary_path.is_file():
+        return "error", None, ""
+    try:
+        summary = load_summary(summary_path)
+    except ResultError as exc:
+        return "error", None, str(exc)
     if returncode == 0:
-        return ("alert" if summary["alert"] else "ok"), summary
+        return ("alert" if summary["alert"] else "ok"), summary, ""
     if summary["alert"]:
-        return "alert", summary
-    return "error", summary
+        return "alert", summary, ""
+    return "error", summary, ""
 
 
 def markdown(summary: Mapping[str, Any], report: str) -> str:
@@ -178,13 +185,14 @@ def main(
         lambda cmd, e: subprocess.run(["bash", "-c", cmd], env=dict(e), check=False).returncode
     )
     returncode = runner(command, child_env)
-    outcome, summary = verdict(returncode, summary_path)
+    outcome, summary, unreadable = verdict(returncode, summary_path)
     if outcome == "error":
         append("GITHUB_OUTPUT", "alert=\nsummary=\ndrifted-columns=\n", env)
         append("GITHUB_STEP_SUMMARY", "### Monitoring failed\n\nSee the job log.\n", env)
         return error(
             "monitor",
-            f"'{command}' failed (status {returncode}) without writing an alert to "
+            unreadable
+            or f"'{command}' failed (status {returncode}) without writing an alert to "
             f"{summary_file}: no verdict",
         )
     assert summary is not None

@@ -1,18 +1,20 @@
 """The `promote` action: `make promote`, then outputs and the model card in the job summary.
 
-The gate itself lives in the generated project (src/<package>/promote.py, `make promote`), so
-local runs and CI take the same decision; this script only validates the inputs, passes the
-registry URI through the environment and publishes the result. Unit-tested in-process.
+The gate itself lives in the project's gitops-ml (`make promote`), so local runs and CI take
+the same decision; this script only validates the inputs, passes the registry URI through the
+environment and publishes the result: the audit record `make promote` writes, a `promotion`
+result file read through actions/_shared/results.py (never the command's stdout). A record of
+a kind or schema version this action does not understand fails the step with one sentence.
+Unit-tested in-process.
 
 Without a registry URI but with a GitHub token, the champion lives in GitHub releases
-`model-v<N>` (src/<package>/champion_store.py): `make champion-pull` restores the latest one
+`model-v<N>` (gitops-ml champion): `make champion-pull` restores the latest one
 into the runner's fresh registry before the gate, `make champion-push` publishes a new
 champion after it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -31,9 +33,10 @@ from project_make import (  # noqa: E402
     tracking_uri_error,
     venv_error,
 )
+from results import PATHS, ResultError, read  # noqa: E402
 from workflow_commands import error, notice  # noqa: E402
 
-RECORD = "reports/promotion/record.json"
+RECORD = PATHS["promotion"]
 CARD = "reports/promotion/model_card.md"
 
 
@@ -111,7 +114,10 @@ def main(env: Mapping[str, str], cwd: Path, runner: Runner = run) -> int:
     if result.returncode != 0:
         reason = failure(result, "make promote")
         return error("", f"promotion failed, 'champion' unchanged: {reason}")
-    record = json.loads((cwd / RECORD).read_text(encoding="utf-8"))
+    try:
+        record = read(cwd / RECORD, "promotion", RECORD)
+    except ResultError as exc:
+        return error("", exc)
     release, published = "", True
     if store is not None and record["decision"] == "promoted":
         result = make(runner, "champion-push", venv, gh_env)

@@ -5,8 +5,10 @@ Pure builders (`metrics_section`, `params_section`, `validation_section`, `data_
 in-process. They build the report twice: in full (the report file and the job summary) and
 with long lists summarised (`limit` rows, failures grouped), so the PR comment stays under
 GitHub's 65,536-character limit whatever the data (`fit` is the last guard). `collect_*`
-functions gather that data with `dvc`/`git`; `post_*` functions build the CML or gh command
-lines. The action (action.yml) is thin glue around `main()`.
+functions gather that data with `dvc`/`git`; `choose_backend` decides who posts (the GitHub
+CLI by default; CML on request, installed from npm when missing, and gh again when CML cannot
+be had); the `*_command` functions build the CML or gh command lines. The action (action.yml)
+is thin glue around `main()`.
 
 Standard library only, plus pandas/scipy/dvc for the data summary: they come from the
 project's own environment, which the `setup` action puts on PATH.
@@ -21,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +35,11 @@ from workflow_commands import error, notice  # noqa: E402
 
 PLOT_DELIVERY = ("artifact", "cml-publish", "none")
 BACKENDS = ("cml", "gh")
+DEFAULT_BACKEND = "gh"  # preinstalled on GitHub's runners; CML is installed from npm on request
+CML_PACKAGE = "@dvcorg/cml"
+DEFAULT_CML_VERSION = "0.20.6"
+VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+TOKENS = ("GH_TOKEN", "GITHUB_TOKEN", "REPO_TOKEN")  # never handed to npm
 TITLE = re.compile(r"^[A-Za-z0-9 ._-]{1,80}$")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".gif"}
 COMMENT_LIMIT = 65_536  # characters: GitHub refuses longer comment bodies
@@ -361,18 +369,21 @@ def plot_files(plots_dir: Path) -> list[Path]:
     return sorted(p for p in plots_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def plots_section(plots: Sequence[str], delivery: str, artifact_url: str = "") -> str:
+def plots_section(
+    plots: Sequence[str], delivery: str, artifact_url: str = "", published: bool = True
+) -> str:
     """How the images reach the reader depends on `plot-delivery` (documented in docs/actions.md).
 
     artifact: images stay private in a workflow artifact, the report links to it.
-    cml-publish: the report embeds local paths; CML uploads them to its public asset server.
+    cml-publish: the report embeds local paths; CML uploads them to its public asset server
+    (`published=False` when CML was unavailable and gh posts instead: the files are named).
     none: the report only names the files.
     """
     lines = ["### Plots"]
     if not plots:
         lines.append("No plot images were produced.")
         return "\n\n".join(lines)
-    if delivery == "cml-publish":
+    if delivery == "cml-publish" and published:
         lines += [f"![{Path(p).name}]({p})" for p in plots]
         return "\n\n".join(lines)
     names = ", ".join(f"`{Path(p).name}`" for p in plots)
@@ -380,6 +391,11 @@ def plots_section(plots: Sequence[str], delivery: str, artifact_url: str = "") -
         lines.append(f"Images in the workflow artifact [plots]({artifact_url}): {names}.")
     elif delivery == "artifact":
         lines.append(f"Images in this run's workflow artifacts: {names}.")
+    elif delivery == "cml-publish":
+        lines.append(
+            f"Images not published (CML, which uploads them for `plot-delivery: cml-publish`, "
+            f"was unavailable): {names}."
+        )
     else:
         lines.append(f"Images (not attached, `plot-delivery: none`): {names}.")
     return "\n\n".join(lines)
@@ -410,8 +426,12 @@ def build_report(
 # ---------------------------------------------------------------- collectors (dvc, git)
 
 
-def _run(command: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, check=False)
+def _run(
+    command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(command), cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
 
 
 def resolve_base(base: str, cwd: Path) -> str | None:
@@ -463,6 +483,57 @@ def collect_data(
 
 
 # ---------------------------------------------------------------- posting
+
+
+def cml_install_command(version: str) -> list[str]:
+    """npm's global install of CML, without install scripts.
+
+    @dvcorg/cml's own dependency tree needs no build step: its lockfile's only install scripts
+    are ssh2's optional native crypto binding and cpu-features (`cml runner` over SSH, which
+    fall back to JavaScript) and macOS's fsevents; `cml comment` uses none of them. The
+    `canvas` source build that fails on current runners belongs to setup-cml's separate Vega
+    install, not to this package. Skipping scripts also keeps 700 packages' install hooks away
+    from the runner.
+    """
+    return [
+        "npm",
+        "install",
+        "--global",
+        "--ignore-scripts",
+        "--no-fund",
+        "--no-audit",
+        f"{CML_PACKAGE}@{version}",
+    ]
+
+
+def _failure_tail(result: subprocess.CompletedProcess[str], lines: int = 40) -> str:
+    output = (result.stdout + result.stderr).strip().splitlines()
+    return "\n".join(output[-lines:])
+
+
+def choose_backend(requested: str, cml_version: str, cwd: Path) -> tuple[str, str]:
+    """The backend that posts, and why it is not the requested one ('' when it is).
+
+    `gh` is used as asked. `cml` is used when it is on PATH, else installed with npm (output
+    folded into a log group); when npm is missing or the install fails, gh posts instead.
+    """
+    if requested != "cml" or shutil.which("cml"):
+        return requested, ""
+    spec = f"{CML_PACKAGE}@{cml_version}"
+    if shutil.which("npm") is None:
+        return "gh", f"cml is not on PATH and npm is not installed to install {spec}"
+    env = {k: v for k, v in os.environ.items() if k not in TOKENS}
+    result = _run(cml_install_command(cml_version), cwd, env)
+    if result.returncode != 0:
+        token = uuid.uuid4().hex  # npm's output is printed, never read as workflow commands
+        print(f"::group::npm install {spec} failed (exit {result.returncode})")
+        print(f"::stop-commands::{token}\n{_failure_tail(result)}\n::{token}::")
+        print("::endgroup::")
+        return "gh", f"npm install {spec} failed (exit {result.returncode}, log above)"
+    if shutil.which("cml") is None:
+        return "gh", f"npm installed {spec}, but cml is not on PATH"
+    print(f"report: installed {spec} with npm")
+    return "cml", ""
 
 
 def watermark(title: str) -> str:
@@ -559,6 +630,13 @@ def check_inputs(args: argparse.Namespace) -> None:
         )
     if args.comment not in ("true", "false"):
         raise ReportError(f"comment must be true or false, got {args.comment!r}")
+    if not VERSION.match(args.cml_version):
+        raise ReportError(f"cml-version must look like 0.20.6, got {args.cml_version!r}")
+    if args.plot_delivery == "cml-publish" and args.backend != "cml":
+        raise ReportError(
+            "plot-delivery cml-publish uploads the images through CML: set backend to cml, "
+            "or use plot-delivery artifact"
+        )
     if args.trained not in ("true", "false"):
         raise ReportError(f"trained must be true or false, got {args.trained!r}")
     if not args.base:
@@ -573,8 +651,12 @@ def check_inputs(args: argparse.Namespace) -> None:
         )
 
 
-def build_from_workspace(args: argparse.Namespace, cwd: Path) -> tuple[str, str]:
-    """The full report and the PR comment: the same sections, long lists summarised."""
+def build_from_workspace(
+    args: argparse.Namespace, cwd: Path, published: bool = True
+) -> tuple[str, str]:
+    """The full report and the PR comment: the same sections, long lists summarised.
+
+    `published=False`: CML will not upload the plots (see `plots_section`)."""
     threshold = float(args.drift_threshold)
     rev = resolve_base(args.base, cwd)
     label = args.base
@@ -617,7 +699,7 @@ def build_from_workspace(args: argparse.Namespace, cwd: Path) -> tuple[str, str]
             params=params,
             validation=validation_section(summary, limit=limit),
             data=data_section(comparisons, label, threshold, note, limit=limit),
-            plots=plots_section(plots, args.plot_delivery, args.artifact_url),
+            plots=plots_section(plots, args.plot_delivery, args.artifact_url, published),
             run_url=args.run_url,
         )
 
@@ -659,7 +741,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--artifact-url", default="")
     parser.add_argument("--run-url", default="")
     parser.add_argument("--comment", default="true")
-    parser.add_argument("--backend", default="cml")
+    parser.add_argument("--backend", default=DEFAULT_BACKEND)
+    parser.add_argument("--cml-version", default=DEFAULT_CML_VERSION)
     parser.add_argument("--repository", default="")
     parser.add_argument("--pr-number", default="")
     return parser.parse_args(argv)
@@ -670,7 +753,11 @@ def main(argv: Sequence[str] | None = None, cwd: Path | None = None) -> int:
     cwd = cwd or Path.cwd()
     try:
         check_inputs(args)
-        report, comment = build_from_workspace(args, cwd)
+        backend, fallback = args.backend, ""
+        if args.comment == "true":
+            backend, fallback = choose_backend(args.backend, args.cml_version, cwd)
+        published = backend == "cml"
+        report, comment = build_from_workspace(args, cwd, published)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(report, encoding="utf-8")
         body = args.out.with_name(args.out.stem + ".comment.md")
@@ -685,9 +772,15 @@ def main(argv: Sequence[str] | None = None, cwd: Path | None = None) -> int:
             )
             append("GITHUB_OUTPUT", "posted=false\n")
             return 0
+        if fallback:
+            notice(
+                "CML unavailable",
+                f"CML is unavailable ({fallback}): posting the report through the GitHub "
+                "CLI (gh) instead.",
+            )
         what = post(
             body,
-            args.backend,
+            backend,
             args.title,
             args.plot_delivery == "cml-publish",
             args.repository,

@@ -3,6 +3,12 @@
 Credentials arrive as environment variables (never on a command line), are masked with
 `::add-mask::` before anything else is printed, and are exported to later steps through
 $GITHUB_ENV. Multi-line secrets (a GCP service-account key) go to a private file instead.
+
+`python3 setup.py library` decides where the gitops-ml library comes from: the project's
+Makefile pins it (`GITOPS_ML_VERSION := x.y.z`); when this action's own checkout (the whole
+repository at the action's ref: pyproject.toml and src/gitops_ml) holds that version, it is
+installed from there (no package index needed), else `gitops-ml==x.y.z` from the index. It
+prints one line saying which and writes `spec=<what to install>` to $GITHUB_OUTPUT.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))
+from results import library_version  # noqa: E402
 from workflow_commands import error  # noqa: E402
 
 PYTHON_VERSION = re.compile(r"^3\.\d{1,2}(\.\d{1,2})?$")
@@ -33,6 +40,10 @@ CREDENTIALS = {
     "SETUP_AZURE_STORAGE_CONNECTION_STRING": "AZURE_STORAGE_CONNECTION_STRING",
 }
 GCP_KEY = "SETUP_GOOGLE_CREDENTIALS"
+# This action's checkout: the repository that builds the gitops-ml released with the actions.
+ACTION_ROOT = Path(__file__).resolve().parent.parent.parent
+PIN = re.compile(r"^GITOPS_ML_VERSION\s*:?=\s*(\S*)\s*$", re.MULTILINE)
+RELEASE = re.compile(r"^\d+(\.\d+){0,3}([a-z]+\d*)?(\.post\d+)?(\.dev\d+)?$")
 
 
 class SetupError(ValueError):
@@ -78,6 +89,44 @@ def exports(env: Mapping[str, str], temp_dir: Path) -> dict[str, str]:
     return out
 
 
+def library_source(makefile: Path, root: Path = ACTION_ROOT) -> tuple[str, str]:
+    """(what `uv pip install` gets for gitops-ml, '' for nothing; the line saying why).
+
+    Raises:
+        SetupError: the Makefile pins something that is not a release number.
+    """
+    text = makefile.read_text(encoding="utf-8") if makefile.is_file() else ""
+    found = PIN.search(text)
+    if found is None:
+        return "", f"setup: {makefile} pins no GITOPS_ML_VERSION: gitops-ml not installed"
+    pin = found[1]
+    if not RELEASE.match(pin):
+        raise SetupError(
+            f"GITOPS_ML_VERSION in {makefile} must be a release like 1.2.0, got {pin!r}"
+        )
+    ours = library_version(root / "src" / "gitops_ml" / "__init__.py")
+    if ours == pin and (root / "pyproject.toml").is_file():
+        return str(root), f"setup: gitops-ml {pin} (the project's pin) from this action's checkout"
+    carried = f"these actions carry {ours}" if ours else "these actions carry no gitops-ml"
+    return f"gitops-ml=={pin}", (
+        f"setup: gitops-ml {pin} (the project's pin) from the package index ({carried})"
+    )
+
+
+def library(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
+    """The `library` command: print where gitops-ml comes from, output `spec`."""
+    env = os.environ if env is None else env
+    try:
+        spec, line = library_source((cwd or Path()) / "Makefile")
+    except SetupError as exc:
+        return error("setup", exc)
+    print(line)
+    if path := env.get("GITHUB_OUTPUT"):
+        with Path(path).open("a", encoding="utf-8") as handle:
+            handle.write(f"spec={spec}\n")
+    return 0
+
+
 def main(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     for command in masks(env):
@@ -97,4 +146,4 @@ def main(env: Mapping[str, str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(library() if sys.argv[1:] == ["library"] else main())

@@ -8,8 +8,10 @@ $ACT_FAKE_<TOOL>_STDOUT is printed as the call's answer (for example a commit SH
 With $ACT_GH_STATE_DIR set, gh keeps real state there, so a later run sees what an earlier
 one did: `gh release create|list|download` (one directory per release holding its assets)
 and `gh issue list|create|edit|comment`, `gh pr create`, `gh label create`, `gh auth
-setup-git` (issues and pull requests in `github.json`; an unsupported issue/pr call fails).
-Without it they only record, as every other call does.
+setup-git` (issues and pull requests in `github.json`; an unsupported issue/pr call fails),
+and `gh api` on pull-request comments: list (answering a `--jq` that selects bodies containing
+a marker with the matching ids), POST and PATCH (in `comments.json`), as the report's sticky
+comment uses them. Without it they only record, as every other call does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -145,6 +148,56 @@ def github(state: Path, args: list[str]) -> int:
     return 0
 
 
+COMMENTS = re.compile(r"^repos/[^/]+/[^/]+/issues/(?P<number>[0-9]+)/comments$")
+COMMENT = re.compile(r"^repos/[^/]+/[^/]+/issues/comments/(?P<id>[0-9]+)$")
+CONTAINS = re.compile(r'contains\("(?P<marker>[^"]*)"\)')
+
+
+def comments(state: Path, args: list[str]) -> int | None:
+    """`gh api` on issue comments, kept in `state/comments.json`; None for other API paths."""
+    path = next((a for a in args[1:] if a.startswith("repos/")), "")
+    listing, single = COMMENTS.match(path), COMMENT.match(path)
+    if not (listing or single):
+        return None
+    store = state / "comments.json"
+    data = json.loads(store.read_text(encoding="utf-8")) if store.exists() else []
+    method = option(args, "--method") or "GET"
+    body_file = next((a.removeprefix("body=@") for a in args if a.startswith("body=@")), None)
+    if listing and method == "GET":
+        found = [c for c in data if c["number"] == int(listing["number"])]
+        jq = option(args, "--jq")
+        if jq is None:
+            print(json.dumps(found))
+            return 0
+        marker = CONTAINS.search(jq)
+        if marker is None:
+            print(f"gh stand-in: unsupported --jq {jq!r}", file=sys.stderr)
+            return 2
+        for comment in found:
+            if marker["marker"] in comment["body"]:
+                print(comment["id"])
+        return 0
+    if listing and method == "POST" and body_file:
+        comment = {
+            "id": 4000 + len(data),
+            "number": int(listing["number"]),
+            "body": Path(body_file).read_text(encoding="utf-8"),
+        }
+        data.append(comment)
+    elif single and method == "PATCH" and body_file:
+        comment = next((c for c in data if c["id"] == int(single["id"])), None)
+        if comment is None:
+            print("gh: Not Found (HTTP 404)", file=sys.stderr)
+            return 1
+        comment["body"] = Path(body_file).read_text(encoding="utf-8")
+    else:
+        print(f"gh stand-in: unsupported command {args}", file=sys.stderr)
+        return 2
+    store.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    print(json.dumps({"id": comment["id"]}))
+    return 0
+
+
 def main(tool: str) -> int:
     args = sys.argv[1:]
     record = {"argv": args, "cwd": str(Path.cwd()), "markdown": posted_markdown(tool, args)}
@@ -170,6 +223,10 @@ def main(tool: str) -> int:
         and args[:1] in (["issue"], ["pr"], ["label"], ["auth"])
     ):
         return github(Path(state), args)
+    if tool == "gh" and state and canned is None and args[:1] == ["api"]:
+        answered = comments(Path(state), args)
+        if answered is not None:
+            return answered
     if canned is not None:
         print(canned)
     elif tool == "cml" and args[:1] == ["comment"]:
