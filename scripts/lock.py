@@ -42,10 +42,23 @@ def render(remote: str, out: Path) -> Path:
     return Path(path)
 
 
+def build_library(out: Path) -> list[str]:
+    """A wheel of this working tree's gitops-ml in `out`: the uv options that resolve it.
+
+    Generated projects require gitops-ml==<version>, which the package index may not have yet
+    (it is released with this tag); its own dependencies are pinned, the library is not."""
+    subprocess.run(
+        ["uv", "build", "--wheel", "--quiet", "-o", str(out), str(ROOT)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return ["--find-links", str(out), "--no-emit-package", "gitops-ml"]
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
+        library = build_library(Path(tmp) / "wheels")
         locks = {
-            remote: compile_lock([render(remote, Path(tmp)) / "pyproject.toml"])
+            remote: compile_lock([render(remote, Path(tmp)) / "pyproject.toml"], *library)
             for remote in REMOTES
         }
         blocks = []
@@ -58,7 +71,7 @@ def main() -> int:
         constraints.write_text(locks["local"], encoding="utf-8")
         project = render("local", Path(tmp) / "dev")
         sources = [ROOT / "pyproject.toml", project / "pyproject.toml"]
-        dev = compile_lock(sources, "-c", str(constraints))
+        dev = compile_lock(sources, "-c", str(constraints), *library)
         DEV_LOCK.write_text(HEADER + dev, encoding="utf-8")
     print(f"wrote {TEMPLATE_LOCK.relative_to(ROOT)} and {DEV_LOCK.relative_to(ROOT)}")
     return 0
