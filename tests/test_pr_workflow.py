@@ -2,7 +2,8 @@
 
 A generated project's `main` (pipeline run, metrics committed, data pushed to a local DVC
 remote) lives in a bare `origin`; each scenario clones it, makes a pull-request branch and
-runs the `model` job of pr.yml for a pull_request event, with a recording `cml` on PATH.
+runs the `model` job of pr.yml for a pull_request event, with a recording `gh` on PATH (the
+report's default backend). One scenario asks for CML on a runner where npm cannot install it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from .act_harness import ActResult, pull_request_event, run_act
+from .act_harness import STANDINS, ActResult, pull_request_event, run_act
 from .conftest import make, render_project, run
 
 pytestmark = pytest.mark.slow
 
 IDENTITY = ["-c", "user.name=PR Author", "-c", "user.email=author@example.com"]
-WATERMARK = "--watermark-title=Model report"
+MARKER = "<!-- gitops-ml report: Model report -->"
+COMMENTS = re.compile(r"^repos/acme/project/issues/7/comments$")
 ROW = re.compile(
     r"^\| (?P<name>[\w.]+) \| (?P<base>[^|]+) \| (?P<pr>[^|]+) \| (?P<change>[^|]+) \|$"
 )
@@ -48,6 +50,8 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pull_request(origin: Path, tmp_path: Path, branch: str, change) -> Path:
     repo = tmp_path / "repo"
     git(tmp_path, "clone", "-q", str(origin), str(repo))
+    # act names the repository after the remote (GITHUB_REPOSITORY); origin/main stays local.
+    git(repo, "remote", "set-url", "origin", "https://github.com/acme/project.git")
     git(repo, "checkout", "-q", "-b", branch)
     change(repo)
     git(repo, "add", "-A")
@@ -75,9 +79,20 @@ def break_the_data(repo: Path) -> None:
     params.write_text(text.replace("  source: demo\n", "  source: data/raw/dataset.csv\n"))
 
 
-def act_pr(repo: Path, tmp_path: Path, branch: str, *, fork: bool = False) -> ActResult:
+def act_pr(repo: Path, tmp_path: Path, branch: str, *, fork: bool = False, **kwargs) -> ActResult:
     event = pull_request_event(7, branch, fork=fork)
-    return run_act(repo, "pull_request", event, workflow="pr.yml", job="model", tmp_path=tmp_path)
+    return run_act(
+        repo, "pull_request", event, workflow="pr.yml", job="model", tmp_path=tmp_path, **kwargs
+    )
+
+
+def comment(result: ActResult) -> str:
+    """The report posted by the one gh call that wrote the comment (watermark line removed)."""
+    writes = [c for c in result.calls("gh") if "--method" in c["argv"]]
+    assert len(writes) == 1, result.calls("gh")
+    markdown = writes[0]["markdown"]
+    assert markdown.startswith(MARKER + "\n"), markdown[:200]
+    return markdown.removeprefix(MARKER + "\n")
 
 
 def metric_rows(markdown: str) -> dict[str, tuple[str, str, str]]:
@@ -110,12 +125,13 @@ def test_good_pr_succeeds_and_posts_one_sticky_comment(good_pr):
     assert result.outputs("validate")["success"] == "true"
     assert result.outputs("validate")["summary"] == "reports/validation.json"
     assert result.outputs("train")["metrics-path"] == "reports/metrics.json"
-    calls = result.calls("cml")
-    assert len(calls) == 1, calls
-    assert calls[0]["argv"][:2] == ["comment", "update"]
-    assert WATERMARK in calls[0]["argv"]
-    assert "--no-publish" in calls[0]["argv"], "plots must not go to CML's public asset server"
-    assert calls[0]["token"], "cml needs the token to comment"
+    find, write = result.calls("gh")
+    assert find["argv"][:2] == ["api", "--paginate"] and COMMENTS.match(find["argv"][2])
+    assert MARKER in find["argv"][-1], "the comment is found by its watermark: one per PR"
+    assert write["argv"][:3] == ["api", "--method", "POST"] and COMMENTS.match(write["argv"][3])
+    assert write["token"], "gh needs the token to comment"
+    assert result.calls("cml") == []
+    assert comment(result)
 
 
 def flat(values: dict, prefix: str = "") -> dict:
@@ -131,7 +147,7 @@ def flat(values: dict, prefix: str = "") -> dict:
 
 def test_good_pr_report_compares_every_metric_with_main(good_pr):
     repo, result = good_pr
-    markdown = result.calls("cml")[0]["markdown"]
+    markdown = comment(result)
     assert markdown.startswith("## Model report: `tune-c` vs `main`")
     main_metrics = flat(json.loads(git(repo, "show", "origin/main:reports/metrics.json")))
     rows = metric_rows(markdown)
@@ -152,7 +168,7 @@ def test_good_pr_report_compares_every_metric_with_main(good_pr):
 
 def test_good_pr_report_has_params_validation_data_and_plots(good_pr):
     repo, result = good_pr
-    markdown = result.calls("cml")[0]["markdown"]
+    markdown = comment(result)
     assert "| `train.logistic_regression.C` | 1 | 0.05 |" in markdown
     assert "✅ **Passed**: suite `my-ml-project`" in markdown
     assert "| `data/interim/train.csv` | 455 | 455 | 0 | unchanged | none |" in markdown
@@ -167,7 +183,7 @@ def test_good_pr_report_has_params_validation_data_and_plots(good_pr):
 
 def test_good_pr_job_summary_holds_the_same_report(good_pr):
     _, result = good_pr
-    markdown = result.calls("cml")[0]["markdown"]
+    markdown = comment(result)
     assert markdown in result.summary
     assert "### Training metrics" in result.summary
     assert "### Data validation ✅ passed" in result.summary
@@ -186,9 +202,7 @@ def test_broken_data_fails_at_validation_and_the_report_names_the_expectation(or
     assert any("expect_column_values_to_be_between failed on mean radius: " in e for e in errors), (
         errors
     )
-    calls = result.calls("cml")
-    assert len(calls) == 1, calls
-    markdown = calls[0]["markdown"]
+    markdown = comment(result)
     assert "❌ **Failed**" in markdown
     assert "`expect_column_values_to_be_between` | `mean radius` |" in markdown
     assert "-5" in markdown
@@ -219,3 +233,105 @@ def test_lint_and_test_job_runs_the_projects_own_commands(origin, tmp_path):
     assert result.step("Test") == "success"
     assert " passed" in result.log
     assert result.calls("cml") == []
+    assert result.calls("gh") == []
+
+
+# ------------------------------------------------------------------ CML unavailable: gh posts
+
+NO_CML = STANDINS / "bin-without-cml"  # gh recorder and an npm that fails on canvas; no cml
+CML_SPEC = "@dvcorg/cml@0.20.6"
+
+
+def choose_cml(repo: Path) -> None:
+    """The project asks for CML (`backend: cml`) and lowers C."""
+    lower_c(repo)
+    workflow = repo / ".github" / "workflows" / "pr.yml"
+    text = workflow.read_text(encoding="utf-8")
+    assert text.count("          plot-delivery: artifact\n") == 1
+    workflow.write_text(
+        text.replace(
+            "          plot-delivery: artifact\n",
+            "          plot-delivery: artifact\n          backend: cml\n",
+        ),
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture(scope="module")
+def cml_unavailable(origin, tmp_path_factory) -> tuple[ActResult, ActResult, Path]:
+    """Two pushes to one PR asking for CML, on a runner where `npm install` fails on canvas;
+    gh keeps the PR's comments between the runs as GitHub would."""
+    tmp_path = tmp_path_factory.mktemp("cml-unavailable")
+    state = tmp_path / "github"
+    state.mkdir()
+    repo = pull_request(origin, tmp_path, "cml-tune", choose_cml)
+    options = {"recorders": NO_CML, "env": {"ACT_GH_STATE_DIR": str(state)}}
+    first = act_pr(repo, tmp_path, "cml-tune", **options)
+    params = repo / "params.yaml"
+    params.write_text(params.read_text().replace("    C: 0.05\n", "    C: 0.2\n"))
+    git(repo, *IDENTITY, "commit", "-q", "-am", "PR: second push")
+    second = act_pr(repo, tmp_path, "cml-tune", **options)
+    return first, second, state
+
+
+def test_cml_that_npm_cannot_install_falls_back_to_gh_with_one_notice(cml_unavailable):
+    first, second, _ = cml_unavailable
+    print(f"act wall time, CML unavailable: {first.seconds:.1f} s and {second.seconds:.1f} s")
+    for result in (first, second):
+        assert result.succeeded, result.tail()
+        (install,) = result.calls("npm")
+        assert install["argv"] == [
+            "install", "--global", "--ignore-scripts", "--no-fund", "--no-audit", CML_SPEC
+        ]  # fmt: skip
+        assert not install["token"], "npm (and any install script) never sees the token"
+        assert result.calls("cml") == []
+        assert "Package pixman-1 was not found in the pkg-config search path" in result.log
+        notices = [n for n in result.annotations("notice") if "CML" in n]
+        assert notices == [
+            f"CML is unavailable (npm install {CML_SPEC} failed (exit 1, log above)): posting "
+            "the report through the GitHub CLI (gh) instead."
+        ], result.annotations("notice")
+    print(
+        "\n".join(
+            f"run {i}: ::notice::{n}"
+            for i, r in enumerate((first, second), 1)
+            for n in r.annotations("notice")
+            if "CML" in n
+        )
+    )
+    assert "report: created the 'Model report' comment with gh" in first.log
+    assert "report: updated the 'Model report' comment with gh" in second.log
+
+
+def test_cml_unavailable_posts_one_sticky_comment_updated_on_the_next_push(cml_unavailable):
+    first, second, state = cml_unavailable
+    (created,) = [c["argv"] for c in first.calls("gh") if "--method" in c["argv"]]
+    assert created[:3] == ["api", "--method", "POST"] and COMMENTS.match(created[3])
+    (edited,) = [c["argv"] for c in second.calls("gh") if "--method" in c["argv"]]
+    for i, result in enumerate((first, second), 1):
+        print(f"run {i} gh calls:", *(" ".join(c["argv"][:4]) for c in result.calls("gh")))
+    assert edited[:3] == ["api", "--method", "PATCH"]
+    comments = json.loads((state / "comments.json").read_text(encoding="utf-8"))
+    assert len(comments) == 1, "the second push edits the first comment"
+    assert edited[3] == f"repos/acme/project/issues/comments/{comments[0]['id']}"
+    assert comments[0]["body"] == MARKER + "\n" + comment(second)
+
+
+def test_cml_unavailable_comment_is_the_full_report(cml_unavailable, origin):
+    _, second, _ = cml_unavailable
+    markdown = comment(second)
+    print(f"the sticky comment after the second push ({len(markdown)} characters):\n{markdown}")
+    assert markdown.startswith("## Model report: `cml-tune` vs `main`")
+    assert "✅ **Passed**: suite `my-ml-project`" in markdown
+    assert "| Metric | main | this PR | Change |" in markdown
+    assert len(metric_rows(markdown)) > 3
+    assert "| `train.logistic_regression.C` | 1 | 0.2 |" in markdown
+    assert "| `data/interim/train.csv` | 455 | 455 | 0 | unchanged | none |" in markdown
+    plots = markdown.split("### Plots", 1)[1]
+    committed = git(origin, "ls-tree", "--name-only", "main", "reports/plots/").split()
+    images = [Path(p).name for p in committed if p.endswith(".png")]
+    assert images
+    for image in images:
+        assert f"`{image}`" in plots
+    assert f"[plots](file://{second.artifact_dir}/model-report)" in plots
+    assert markdown in second.summary
