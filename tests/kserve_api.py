@@ -14,6 +14,10 @@ a model server (fastapi, grpc...). Only `kserve.models` is loaded, through a sta
 package whose `__path__` is the installed `kserve` directory: the models need only `six` and
 `kserve.configuration`.
 
+Both rollout shapes are checked: Serverless (`spec.predictor.canaryTrafficPercent`) and,
+since KServe 0.20 (kserve/kserve#5672), Standard (`spec.canary`: `V1beta1CanarySpec`, a named
+predictor and `trafficPercent`, both required); the SDK 0.21.0 has both.
+
 Known looseness: Kubernetes quantities are typed 'str' by the generator, so `cpu: 1` (a number
 the API server accepts) is reported; write quantities as strings.
 """

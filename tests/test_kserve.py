@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gitops_ml.serve.kserve import MODE_ANNOTATION, TAG_ROUTING, kserve_manifest
 from tests.conftest import ROOT, SHARED_VENV, make, render_project, run
 from tests.kserve_api import KSERVE_VERSION, validate
 
 STORAGE = "s3://models-bucket/mlartifacts/1/models/m-0123/artifacts"
+STABLE = "s3://models-bucket/mlartifacts/1/models/m-0042/artifacts"
 API = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService"}
 # Where the rollout commands write their outcome for the deploy action (the Makefile's default).
 RESULT = "--result reports/deploy/result.json"
@@ -64,6 +66,48 @@ def test_full_rollout_omits_the_canary_field(project):
 def test_rendered_manifest_turns_on_tag_routing(project):
     _, rendered = manifest(project, "--storage-uri", STORAGE, "--canary", "10")
     assert rendered["metadata"]["annotations"]["serving.kserve.io/enable-tag-routing"] == "true"
+    # detect, without a cluster to ask and no mode in the template: Serverless
+    assert rendered["metadata"]["annotations"][MODE_ANNOTATION] == "Serverless"
+
+
+def template_of(project: Path) -> dict:
+    return yaml.safe_load((project / "kserve" / "inferenceservice.yaml").read_text())
+
+
+@pytest.mark.parametrize("canary", [0, 10, 50])
+def test_standard_canary_step_is_a_valid_spec_canary_entry(project, canary):
+    # KServe >= 0.20, Standard mode: the stable version stays the predictor, the candidate is
+    # the one spec.canary entry (V1beta1CanarySpec: predictor with a name, trafficPercent)
+    rendered = kserve_manifest(template_of(project), STORAGE, "3", canary, "standard",
+                               ("2", STABLE))  # fmt: skip
+    assert_valid(rendered)
+    annotations = rendered["metadata"]["annotations"]
+    assert annotations[MODE_ANNOTATION] == "Standard" and TAG_ROUTING not in annotations
+    predictor = rendered["spec"]["predictor"]
+    assert "canaryTrafficPercent" not in predictor  # ignored in Standard mode (kserve#5335)
+    assert (predictor["name"], predictor["model"]["storageUri"]) == ("v2", STABLE)
+    [entry] = rendered["spec"]["canary"]
+    assert entry["trafficPercent"] == canary
+    assert entry["predictor"]["name"] == "v3"
+    assert entry["predictor"]["model"] == {**predictor["model"], "storageUri": STORAGE}
+
+
+def test_standard_full_rollout_renames_the_predictor_and_drops_the_canary(project):
+    rendered = kserve_manifest(template_of(project), STORAGE, "3", 100, "standard", ("2", STABLE))
+    assert_valid(rendered)
+    assert "canary" not in rendered["spec"]
+    assert rendered["spec"]["predictor"]["name"] == "v3"
+    assert rendered["spec"]["predictor"]["model"]["storageUri"] == STORAGE
+
+
+def test_validator_checks_the_canary_entries():
+    spec = {"predictor": {"model": {"modelFormat": {"name": "mlflow"}}},
+            "canary": [{"traffic": 10, "predictor": {"name": "v2"}}]}  # fmt: skip
+    errors = validate({**API, "metadata": {"name": "m"}, "spec": spec})
+    assert errors == [
+        "spec.canary[0].traffic: unknown field (not in V1beta1CanarySpec)",
+        "spec.canary[0]: required field trafficPercent is missing",
+    ]
 
 
 BAD = """

@@ -143,6 +143,9 @@ class DeployParams(Strict):
     prediction_log: str | None = "logs/predictions"
     # User canary checks "module:function", run at every step after the built-in ones.
     extra_checks: list[str] = Field(default_factory=list)
+    # KServe deployment mode (`gitops-ml kserve`): "detect" reads the InferenceService's, else
+    # the cluster's default (inferenceservice-config); a mismatch with the cluster refuses.
+    kserve_mode: Literal["detect", "serverless", "standard"] = "detect"
 
     @model_validator(mode="after")
     def _steps(self) -> DeployParams:

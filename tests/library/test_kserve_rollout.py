@@ -2,9 +2,11 @@
 
 kubectl is a recording fake that keeps an InferenceService's state the way KServe's Knative
 reconciler does (a new revision per spec change, `latest`/`prev` traffic tags during a canary,
-promotion when canaryTrafficPercent is omitted). Predictions come from a real HTTP endpoint
-speaking the Open Inference Protocol (v2) as MLServer's MLflow runtime does, answering with the
-real MLflow pyfunc model of each revision.
+promotion when canaryTrafficPercent is omitted), or, for Standard mode, the way KServe 0.20+'s
+raw reconciler handles `spec.canary` (one Deployment and Service per named predictor, the
+`CanaryReady` condition and `status.canaryStatuses`, as kserve/kserve#5672 describes them).
+Predictions come from a real HTTP endpoint speaking the Open Inference Protocol (v2) as
+MLServer's MLflow runtime does, answering with the real MLflow pyfunc model of each revision.
 
 Why not MLServer itself: mlserver 1.7.1 and mlserver-mlflow 1.7.1 install beside mlflow 3.17
 only in a separate environment, because MLServer requires fastapi<0.116 and this project's
@@ -18,7 +20,9 @@ a schema violation with 500 and an unknown model with 404: the server below repr
 from __future__ import annotations
 
 import json
+import re
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -171,6 +175,8 @@ class FakeCluster:
             revision = next(r for r in self.revisions if r["name"] == args[2])
             annotations = {kserve.VERSION_ANNOTATION: revision["version"]}
             return Result(0, json.dumps({"metadata": {"annotations": annotations}}))
+        if verb == "get" and args[1] == "configmap":
+            return config_map("Serverless")
         if verb == "delete":
             existed, self.isvc = self.isvc is not None, None
             return Result(0, f'inferenceservice "{NAME}" deleted\n' if existed else "")
@@ -243,6 +249,125 @@ class FakeCluster:
         return [m["spec"]["predictor"].get("canaryTrafficPercent") for m in self.applied]
 
 
+def config_map(mode: str) -> Result:
+    """`kubectl get configmap inferenceservice-config -o json` of a cluster defaulting to mode."""
+    deploy = json.dumps({"defaultDeploymentMode": mode})
+    return Result(0, json.dumps({"data": {"deploy": deploy}}))
+
+
+class FakeStandardCluster:
+    """KServe >= 0.20 in Standard mode: `spec.canary` gets one Deployment per named predictor.
+
+    Traffic: the canary entry's `trafficPercent` to its predictor, the rest to the stable one
+    (Gateway API weights); status: `Ready` (stable), `CanaryReady` and `canaryStatuses`.
+    Variants answer at http://<isvc>-<name>-predictor.ml.svc.cluster.local (see `routed`).
+    """
+
+    def __init__(self, server: V2Server, models: dict[str, Any], broken: set[str]) -> None:
+        self.server, self.models, self.broken = server, models, broken
+        self.calls: list[list[str]] = []
+        self.applied: list[dict[str, Any]] = []
+        self.isvc: dict[str, Any] | None = None
+        self.generation = 0
+        self.deployments: dict[str, dict[str, Any]] = {}  # predictor name -> uri, ready
+
+    def __call__(self, args: list[str]) -> Result:
+        self.calls.append(list(args))
+        verb = args[0]
+        if verb == "apply":
+            return self.apply(yaml.safe_load(Path(args[args.index("-f") + 1]).read_text()))
+        if verb == "wait":
+            return Result(0, f"inferenceservice.serving.kserve.io/{NAME} condition met\n")
+        if verb == "get" and args[1] == "inferenceservice":
+            if self.isvc is None:
+                return Result(1, "", f'Error from server (NotFound): "{NAME}" not found\n')
+            return Result(0, json.dumps(self.status()))
+        if verb == "get" and args[1] == "configmap":
+            return config_map("Standard")
+        raise AssertionError(f"unexpected kubectl call {args}")
+
+    def predictors(self, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+        spec = manifest["spec"]
+        return [spec["predictor"]] + [c["predictor"] for c in spec.get("canary", [])]
+
+    def apply(self, manifest: dict[str, Any]) -> Result:
+        assert manifest["metadata"]["annotations"][kserve.MODE_ANNOTATION] == "Standard"
+        assert kserve.TAG_ROUTING not in manifest["metadata"]["annotations"]
+        assert "canaryTrafficPercent" not in manifest["spec"]["predictor"]  # ignored here
+        self.applied.append(manifest)
+        self.isvc, self.generation = manifest, self.generation + 1
+        for predictor in self.predictors(manifest):
+            name, uri = predictor["name"], predictor["model"]["storageUri"]
+            if self.deployments.get(name, {}).get("uri") != uri:
+                ready = uri not in self.broken
+                self.deployments[name] = {"uri": uri, "ready": ready}
+                self.server.models.pop(deployment(name), None)
+                if ready:
+                    self.server.models[deployment(name)] = self.models[uri]
+        return Result(0, f"inferenceservice.serving.kserve.io/{NAME} configured\n")
+
+    def status(self) -> dict[str, Any]:
+        assert self.isvc is not None
+        stable = self.isvc["spec"]["predictor"]["name"]
+        canaries = self.isvc["spec"].get("canary", [])
+        statuses = [{"name": c["predictor"]["name"], "trafficPercent": c["trafficPercent"],
+                     "ready": self.deployments[c["predictor"]["name"]]["ready"]}
+                    for c in canaries]  # fmt: skip
+        if canaries:
+            first = statuses[0]
+            share = first["trafficPercent"] if first["ready"] else 0  # kserve/kserve#5984
+            self.server.split = (deployment(first["name"]), deployment(stable), share)
+        else:
+            self.server.split = (deployment(stable), None, 100)
+        ready = "True" if self.deployments[stable]["ready"] else "False"
+        conditions = [{"type": "Ready", "status": ready}]
+        if canaries:
+            canary_ready = all(c["ready"] for c in statuses)
+            conditions.append({"type": "CanaryReady", "status": str(canary_ready)})
+        return {
+            "metadata": {
+                **self.isvc["metadata"],
+                "namespace": "ml",
+                "generation": self.generation,
+            },  # fmt: skip
+            "spec": self.isvc["spec"],
+            "status": {
+                "observedGeneration": self.generation,
+                "deploymentMode": "Standard",
+                "url": f"{self.server.url}/svc",
+                "conditions": conditions,
+                "canaryStatuses": statuses,
+            },
+        }
+
+    def steps(self) -> list[tuple[str, int | None]]:
+        """Each applied manifest as (stable predictor name, canary share or None)."""
+        return [
+            (m["spec"]["predictor"]["name"],
+             m["spec"]["canary"][0]["trafficPercent"] if m["spec"].get("canary") else None)
+            for m in self.applied
+        ]  # fmt: skip
+
+
+def deployment(predictor: str) -> str:
+    """The Deployment (and Service) KServe names after a Standard-mode predictor."""
+    return f"{NAME}-{predictor}-predictor"
+
+
+def routed(server: V2Server) -> kserve.Http:
+    """HTTP where each predictor's cluster-local Service answers as that predictor."""
+    real = kserve.http_client()
+    service = re.compile(rf"^({NAME}-v\d+-predictor)\.ml\.svc\.cluster\.local$")
+
+    def http(method: str, url: str, body: bytes | None) -> tuple[int, str]:
+        parts = urllib.parse.urlsplit(url)
+        if match := service.match(parts.hostname or ""):
+            url = f"{server.url}/r/{match[1]}{parts.path}"
+        return real(method, url, body)
+
+    return http
+
+
 # --- fixtures ---------------------------------------------------------------------------------
 
 
@@ -293,20 +418,21 @@ def rows(demo_frame, params: LibraryParams) -> pd.DataFrame:
     return split_target(demo_frame, params.data.target)[0].head(60)
 
 
-def make_rollout(project: Project, cluster: FakeCluster, tmp_path: Path) -> Rollout:
+def make_rollout(
+    project: Project, cluster: Any, tmp_path: Path, mode: str = "detect", http: Any = None
+) -> Rollout:
     """The driver on the project's own manifest template, with short steps and timeouts."""
     params = project.params
     template = yaml.safe_load((project.root / "kserve" / "inferenceservice.yaml").read_text())
     template["metadata"]["name"] = NAME
-    fast = params.model_copy(
-        update={"deploy": params.deploy.model_copy(update={"requests_per_step": 6})}
-    )
+    deploy = params.deploy.model_copy(update={"requests_per_step": 6, "kserve_mode": mode})
+    fast = params.model_copy(update={"deploy": deploy})
     return Rollout(
         name=NAME,
         template=template,
         params=fast,
         kubectl=cluster,
-        http=kserve.http_client(),
+        http=http or kserve.http_client(),
         storage_uri=storage,
         manifest_path=tmp_path / "rendered.yaml",
         timeout=5,
@@ -497,3 +623,102 @@ def test_undeploy_deletes_the_inference_service(deployed, capsys):
         f"undeploy: deleted inferenceservice {NAME}",
         f"undeploy: inferenceservice {NAME} was not deployed",
     ]
+
+
+# --- Standard mode (spec.canary, KServe >= 0.20) -----------------------------------------------
+
+
+@pytest.fixture
+def standard(server, pyfunc_models, project, tmp_path, rows):
+    """Version 1 deployed on a Standard-mode cluster, its mode detected from the ConfigMap."""
+    cluster = FakeStandardCluster(server, pyfunc_models, set())
+    rollout = make_rollout(project, cluster, tmp_path, http=routed(server))
+    rollout.deploy("1", rows)
+    assert cluster.steps() == [("v1", None)]
+    cluster.calls.clear()
+    cluster.applied.clear()
+    return cluster, rollout
+
+
+def test_standard_mode_rolls_out_through_spec_canary_and_promotes(standard, rows, capsys):
+    cluster, rollout = standard
+    capsys.readouterr()
+    url = rollout.deploy("2", rows)
+    # Then: v1 stays the predictor while v2 is the canary entry at 10 then 50; at 100 the
+    # predictor is renamed to v2 and the entry removed (KServe's zero-restart promotion)
+    assert rollout.mode == "standard"
+    assert cluster.steps() == [("v1", 10), ("v1", 50), ("v2", None)]
+    assert cluster.applied[0]["spec"]["canary"][0]["predictor"]["model"]["storageUri"] == (
+        storage("2")
+    )
+    assert cluster.applied[0]["spec"]["predictor"]["model"]["storageUri"] == storage("1")
+    lines = capsys.readouterr().out.splitlines()
+    steps = [line for line in lines if line.startswith("canary ")]
+    assert [s.split(":")[0] for s in steps] == ["canary 10%", "canary 50%", "canary 100%"]
+    assert all(s.endswith(": ok") for s in steps) and "agreement 100%" in steps[0]
+    assert lines[0] == "deploy: canary of version 2 beside version 1 (predictor v1, standard mode)"
+    assert lines[-1].startswith("deploy: version 2 serves 100% (predictor v2) after ")
+    assert url == f"{cluster.server.url}/svc"
+
+
+def test_standard_mode_failed_step_removes_the_canary_entry(standard, rows, capsys, params):
+    cluster, rollout = standard
+    with pytest.raises(PipelineError) as failure:
+        rollout.deploy("3", rows)
+    # Then: the 10% step fails on agreement; the entry is removed: v1 alone, unchanged
+    assert cluster.steps() == [("v1", 10), ("v1", None)]
+    assert cluster.applied[-1]["spec"]["predictor"]["model"]["storageUri"] == storage("1")
+    assert str(failure.value).startswith("version 3 rolled back: canary at 10%: candidate agrees")
+    lines = capsys.readouterr().out.splitlines()
+    assert ": FAILED (candidate agrees with the stable model" in lines[-2]
+    assert lines[-1] == "deploy: rolled back: canary removed, 100% of traffic on predictor v1 " \
+        "(version 1)"  # fmt: skip
+    assert cluster.server.split == (deployment("v1"), None, 100)
+
+
+def test_standard_mode_unready_canary_is_removed(server, pyfunc_models, project, tmp_path, rows):
+    cluster = FakeStandardCluster(server, pyfunc_models, {storage("2")})
+    rollout = make_rollout(project, cluster, tmp_path, mode="standard", http=routed(server))
+    rollout.deploy("1", rows)
+    with pytest.raises(PipelineError) as failure:
+        rollout.deploy("2", rows)
+    assert str(failure.value) == (
+        "version 2 rolled back: canary at 10%: not ready within 5 s (CanaryReady is not True): "
+        "CanaryReady"
+    )
+    assert cluster.steps()[-2:] == [("v1", 10), ("v1", None)]
+
+
+def test_mode_mismatch_is_refused_before_traffic_moves(deployed, rows):
+    # Given: version 1 serving on a Serverless cluster, params.yaml asking for Standard mode
+    cluster, rollout = deployed()
+    rollout.params = rollout.params.model_copy(
+        update={"deploy": rollout.params.deploy.model_copy(update={"kserve_mode": "standard"})}
+    )
+    with pytest.raises(PipelineError) as failure:
+        rollout.deploy("2", rows)
+    # Then: one sentence, and nothing applied
+    assert str(failure.value) == (
+        "refusing to deploy: params.yaml deploy.kserve_mode asks for standard mode but "
+        f"inferenceservice {NAME} runs in serverless mode; nothing was applied (set "
+        "deploy.kserve_mode to serverless or detect)"
+    )
+    assert cluster.applied == []
+    assert [c[0] for c in cluster.calls] == ["get"]
+
+
+def test_template_pinning_serverless_is_refused_on_a_standard_cluster(
+    server, pyfunc_models, project, tmp_path, rows
+):
+    cluster = FakeStandardCluster(server, pyfunc_models, set())
+    rollout = make_rollout(project, cluster, tmp_path, http=routed(server))
+    rollout.template["metadata"]["annotations"] = {kserve.MODE_ANNOTATION: "Serverless"}
+    with pytest.raises(PipelineError) as failure:
+        rollout.deploy("1", rows)
+    assert str(failure.value) == (
+        "refusing to deploy: the template's serving.kserve.io/deploymentMode asks for "
+        "serverless mode but the cluster's default (inferenceservice-config "
+        "defaultDeploymentMode) is standard mode; nothing was applied (set deploy.kserve_mode "
+        "to standard or detect)"
+    )
+    assert cluster.applied == []

@@ -11,6 +11,20 @@ status). A failed step re-applies the manifest with `canaryTrafficPercent: 0`, w
 traffic back to the previous revision, and fails with the reasons; at 100 the field is omitted
 and KServe promotes the new revision. The checks are deploy.py's, unchanged.
 
+Two deployment modes (`deploy.kserve_mode`: serverless | standard | detect). The above is
+Serverless (Knative). In Standard mode (KServe >= 0.20, where canaryTrafficPercent is ignored)
+each step renders the stable model as `spec.predictor` (named `v<version>`) and the candidate
+as the one `spec.canary` entry (`trafficPercent` = the step, predictor named `v<version>`);
+readiness adds the `CanaryReady` condition, the routed share is read from
+`status.canaryStatuses`, and the two variants are addressed through their Services
+(`<isvc>-v<version>-predictor.<namespace>.svc.cluster.local`). At 100 the stable predictor is
+renamed to the candidate's name and the entry removed (KServe's zero-restart promotion); a
+failed step removes the entry (all traffic on the stable predictor). `detect` takes the mode
+of the existing InferenceService, else the cluster's default (the `deploy` key of the
+inferenceservice-config ConfigMap); a mode asked for (params.yaml, or the template's
+`serving.kserve.io/deploymentMode`) that the cluster does not run is refused before anything
+is applied.
+
 kubectl and HTTP are injected (`Rollout`), so the whole rollout runs in tests without a cluster.
 Output for people: `canary <N>%: <details>: ok|FAILED (<reasons>)` per step, notes starting
 with `deploy: ` / `rollback: ` / `undeploy: `, and on success the endpoint URL as the last line.
@@ -56,23 +70,52 @@ from .local import probe_rows, registry_version
 REMOTE_STORAGE = ("s3://", "gs://", "wasbs://", "https://", "pvc://", "hdfs://", "webhdfs://")
 VERSION_ANNOTATION = "gitops-ml/model-version"
 TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
+MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+# KServe's spellings of each mode (newer releases call RawDeployment "Standard").
+MODE_NAMES = {"serverless": "serverless", "knative": "serverless", "standard": "standard",
+              "rawdeployment": "standard"}  # fmt: skip
+ANNOTATED = {"serverless": "Serverless", "standard": "Standard"}
+CONFIG_MAP = "inferenceservice-config"
+
+
+def mode_of(value: str | None) -> str | None:
+    """``serverless`` or ``standard`` for one of KServe's mode names; None if unknown/empty."""
+    return MODE_NAMES.get((value or "").strip().lower())
+
+
+def variant(version: str) -> str:
+    """The Standard-mode predictor name of a registry version (its Deployment's infix)."""
+    return f"v{version}"
+
+
+def variant_version(name: str | None) -> str | None:
+    """The registry version a Standard-mode predictor name stands for; None if not ours."""
+    return name[1:] if name and name.startswith("v") and name[1:] else None
 
 
 # --- the manifest -----------------------------------------------------------------------------
 
 
 def kserve_manifest(
-    template: dict[str, Any], storage_uri: str, version: str, canary: int
+    template: dict[str, Any],
+    storage_uri: str,
+    version: str,
+    canary: int,
+    mode: str = "serverless",
+    stable: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """The InferenceService for one rollout step, a deep copy of ``template``.
 
     It carries the model's storage URI, its registry version (annotation
-    ``gitops-ml/model-version``), tag routing on (the checks address each revision), and
-    ``canaryTrafficPercent`` = ``canary`` (omitted at 100: the new revision is rolled out).
+    ``gitops-ml/model-version``) and ``serving.kserve.io/deploymentMode``. Serverless: tag
+    routing on (the checks address each revision) and ``canaryTrafficPercent`` = ``canary``
+    (omitted at 100: the new revision is rolled out). Standard: at 100 the predictor is the
+    version (named ``v<version>``); below, the predictor is ``stable`` (version, storage URI)
+    and ``spec.canary`` holds the version with ``trafficPercent`` = ``canary``.
 
     Raises:
-        PipelineError: ``storage_uri`` is not cloud storage KServe can read, or ``canary``
-            is not within 0..100 (%).
+        PipelineError: ``storage_uri`` is not cloud storage KServe can read, ``canary``
+            is not within 0..100 (%), or a Standard-mode canary lacks ``stable``.
         KeyError: ``template`` lacks ``metadata`` or ``spec.predictor.model``.
     """
     if not storage_uri.startswith(REMOTE_STORAGE):
@@ -86,12 +129,27 @@ def kserve_manifest(
     manifest = json.loads(json.dumps(template))
     annotations = manifest["metadata"].setdefault("annotations", {})
     annotations[VERSION_ANNOTATION] = str(version)
-    annotations[TAG_ROUTING] = "true"
+    annotations[MODE_ANNOTATION] = ANNOTATED[mode]
     predictor = manifest["spec"]["predictor"]
     predictor["model"]["storageUri"] = storage_uri
     predictor.pop("canaryTrafficPercent", None)
-    if canary < 100:
-        predictor["canaryTrafficPercent"] = canary
+    manifest["spec"].pop("canary", None)
+    if mode == "serverless":
+        annotations[TAG_ROUTING] = "true"
+        if canary < 100:
+            predictor["canaryTrafficPercent"] = canary
+        return manifest
+    annotations.pop(TAG_ROUTING, None)  # Knative's; Standard mode addresses Services
+    predictor["name"] = variant(version)
+    if canary == 100:
+        return manifest
+    if stable is None:
+        raise PipelineError(
+            f"a Standard-mode canary at {canary}% needs the stable version it runs beside"
+        )
+    candidate = {"name": variant(version), "model": json.loads(json.dumps(predictor["model"]))}
+    predictor["name"], predictor["model"]["storageUri"] = variant(stable[0]), stable[1]
+    manifest["spec"]["canary"] = [{"trafficPercent": canary, "predictor": candidate}]
     return manifest
 
 
@@ -138,10 +196,20 @@ def write_manifest(args: argparse.Namespace) -> None:
     name = params.mlflow.registered_model
     version = args.version or registry_version(name, "champion")
     uri = args.storage_uri or model_storage_uri(name, version)
-    manifest = kserve_manifest(load_template(args.template), uri, version, args.canary)
+    template = load_template(args.template)
+    mode = params.deploy.kserve_mode
+    if mode == "detect":  # no cluster asked: the template's mode, else Serverless
+        mode = mode_of(template["metadata"].get("annotations", {}).get(MODE_ANNOTATION))
+    mode = mode or "serverless"
+    if mode == "standard" and args.canary < 100:
+        raise PipelineError(
+            "a Standard-mode canary manifest needs the stable version beside it: "
+            "'make kserve-deploy' renders each step; here only --canary 100 is rendered"
+        )
+    manifest = kserve_manifest(template, uri, version, args.canary, mode)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
-    print(f"manifest: version {version} at {args.canary}% canary -> {args.out}")
+    print(f"manifest: version {version} at {args.canary}% canary ({mode}) -> {args.out}")
 
 
 # --- the Open Inference Protocol (v2) as MLServer's MLflow runtime speaks it ----------------
@@ -295,6 +363,9 @@ class Rollout:
     resource: dict[str, Any] = field(default_factory=dict)  # the last status read when ready
     # the `deployment` result (results.py) of the command running: notes, versions, outcome
     result: Deployment = field(default_factory=lambda: Deployment("kserve", "deploy"))
+    mode: str = "serverless"  # set by resolve_mode before a command touches the cluster
+    stable: str | None = None  # Standard mode: the version serving beside the canary
+    config_namespace: str = "kserve"  # where KServe's inferenceservice-config lives
 
     # cluster ---------------------------------------------------------------------------
 
@@ -309,7 +380,12 @@ class Rollout:
         """
         import yaml
 
-        manifest = kserve_manifest(self.template, self.storage_uri(version), version, canary)
+        stable = None
+        if self.mode == "standard" and canary < 100 and self.stable is not None:
+            stable = (self.stable, self.storage_uri(self.stable))
+        manifest = kserve_manifest(
+            self.template, self.storage_uri(version), version, canary, self.mode, stable
+        )
         self.manifest_path.parent.mkdir(parents=True, exist_ok=True)
         self.manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
         done = self.kubectl(["apply", "-f", str(self.manifest_path)])
@@ -329,6 +405,81 @@ class Rollout:
                 return None
             raise PipelineError(f"kubectl get inferenceservice failed: {last_line(done.stderr)}")
         return json.loads(done.stdout)
+
+    def cluster_mode(self, current: dict[str, Any] | None) -> tuple[str | None, str]:
+        """The mode the cluster runs this service in, and where that was read; (None, "").
+
+        An existing InferenceService keeps its mode (``status.deploymentMode``, else its
+        annotation); otherwise the cluster's default: ``defaultDeploymentMode`` in the
+        ``deploy`` key of KServe's inferenceservice-config ConfigMap.
+        """
+        if current is not None:
+            found = mode_of(current.get("status", {}).get("deploymentMode")) or mode_of(
+                current.get("metadata", {}).get("annotations", {}).get(MODE_ANNOTATION)
+            )
+            if found:
+                return found, f"inferenceservice {self.name} runs in {found} mode"
+        done = self.kubectl(["get", "configmap", CONFIG_MAP, "--namespace",
+                             self.config_namespace, "-o", "json"])  # fmt: skip
+        if done.returncode != 0:
+            return None, ""
+        try:
+            deploy = json.loads(json.loads(done.stdout).get("data", {}).get("deploy") or "{}")
+        except ValueError:
+            return None, ""
+        found = mode_of(deploy.get("defaultDeploymentMode"))
+        where = f"the cluster's default ({CONFIG_MAP} defaultDeploymentMode) is {found} mode"
+        return found, where if found else ""
+
+    def resolve_mode(self, current: dict[str, Any] | None) -> str:
+        """Set and return ``mode``: the one asked for, checked against the cluster's.
+
+        Asked for: ``deploy.kserve_mode`` unless ``detect``, else the template's
+        ``serving.kserve.io/deploymentMode`` annotation, else the cluster's mode.
+
+        Raises:
+            PipelineError: the mode asked for is not the cluster's, params.yaml and the
+                template disagree, or no mode is asked for and none can be read.
+        """
+        configured = self.params.deploy.kserve_mode
+        annotated = self.template.get("metadata", {}).get("annotations", {}).get(MODE_ANNOTATION)
+        declared = mode_of(annotated)
+        if configured != "detect" and declared and declared != configured:
+            raise PipelineError(
+                f"refusing to deploy: params.yaml deploy.kserve_mode is {configured} but the "
+                f"template's {MODE_ANNOTATION} is {annotated}; make them agree"
+            )
+        wanted, source = (
+            (configured, f"params.yaml deploy.kserve_mode asks for {configured} mode")
+            if configured != "detect"
+            else (declared, f"the template's {MODE_ANNOTATION} asks for {declared} mode")
+        )
+        found, where = self.cluster_mode(current)
+        if wanted and found and wanted != found:
+            raise PipelineError(
+                f"refusing to deploy: {source} but {where}; nothing was applied (set "
+                f"deploy.kserve_mode to {found} or detect)"
+            )
+        mode = wanted or found
+        if mode is None:
+            raise PipelineError(
+                f"cannot tell KServe's deployment mode: {CONFIG_MAP} is not readable in "
+                f"namespace {self.config_namespace}; set deploy.kserve_mode in params.yaml"
+            )
+        self.mode = mode
+        return mode
+
+    def serving(self, resource: dict[str, Any] | None) -> tuple[str | None, str | None]:
+        """(what serves all but the canary's share, its registry version), None if nothing.
+
+        Serverless: the last rolled-out revision; Standard: the stable predictor's name.
+        """
+        if self.mode == "standard":
+            name = (resource or {}).get("spec", {}).get("predictor", {}).get("name")
+            return (f"predictor {name}", variant_version(name)) if name else (None, None)
+        revision = predictor_status(resource or {}).get("latestRolledoutRevision")
+        return (f"revision {revision}", self.revision_version(revision)) if revision else (
+            None, None)  # fmt: skip
 
     def revision_version(self, revision: str | None) -> str | None:
         """The registry version a Knative revision serves, or None when unknown.
@@ -359,7 +510,9 @@ class Rollout:
         )  # fmt: skip
         while True:
             resource = self.get()
-            reason = not_ready(resource) if done.returncode == 0 else "kubectl wait failed"
+            reason = (
+                not_ready(resource, self.mode) if done.returncode == 0 else "kubectl wait failed"
+            )
             if not reason:
                 return resource, ""
             if done.returncode != 0 or time.monotonic() > deadline:
@@ -440,29 +593,22 @@ class Rollout:
     ) -> tuple[Measurement, list[Any] | None]:
         """One step's measurement through the cluster, and the stable model's predictions."""
         settings = self.params.deploy
-        tags = tagged(resource)
         service = resource.get("status", {}).get("url", "")
-        latest, prev = tags.get("latest", {}), tags.get("prev", {})
-        if not latest.get("url"):
-            missing = f"no 'latest' tag URL in the status: is {TAG_ROUTING} honoured?"
-            return Measurement(None, None, "", [missing]), baseline
-        failures = []
-        if prev and weight < 100 and latest.get("percent") != weight:
-            failures.append(
-                f"KServe routes {latest.get('percent')}% to the candidate, not {weight}%"
-            )
-        urls = {"service": service, "candidate": latest["url"]}
-        if prev.get("url"):
-            urls["previous revision"] = prev["url"]
+        latest, prev, failures = self.targets(resource, weight)
+        if not latest:
+            return Measurement(None, None, "", failures), baseline
+        urls = {"service": service, "candidate": latest}
+        if prev:
+            urls["previous revision" if self.mode == "serverless" else "stable predictor"] = prev
         failures += self.healthy(urls)
         answers = self.send(service, rows, settings.requests_per_step, "service")
-        answers += self.send(latest["url"], rows, settings.requests_per_step, "candidate")
+        answers += self.send(latest, rows, settings.requests_per_step, "candidate")
         probes = rows.head(settings.probe_rows)
         stable = baseline
         try:
-            if prev.get("url"):
-                stable = self.predict(prev["url"], probes)
-            candidate = self.predict(latest["url"], probes)
+            if prev:
+                stable = self.predict(prev, probes)
+            candidate = self.predict(latest, probes)
             agreed = (
                 1.0
                 if stable is None
@@ -484,6 +630,46 @@ class Rollout:
             )
         )
         return Measurement(answers, None if stable is None else agreed, details, failures), stable
+
+    def targets(self, resource: dict[str, Any], weight: int) -> tuple[str, str, list[str]]:
+        """(the candidate's URL, the stable one's or "", failures) of one step's status.
+
+        Serverless: the ``latest``/``prev`` tag URLs and the ``latest`` share. Standard: the
+        Services of the canary entry's predictor and of the stable predictor, and the
+        canary's share in ``status.canaryStatuses``. No candidate URL: "" and why.
+        """
+        if self.mode == "serverless":
+            tags = tagged(resource)
+            latest, prev = tags.get("latest", {}), tags.get("prev", {})
+            if not latest.get("url"):
+                return "", "", [f"no 'latest' tag URL in the status: is {TAG_ROUTING} honoured?"]
+            failures = []
+            if prev and weight < 100 and latest.get("percent") != weight:
+                failures.append(
+                    f"KServe routes {latest.get('percent')}% to the candidate, not {weight}%"
+                )
+            return latest["url"], prev.get("url", ""), failures
+        spec = resource.get("spec", {})
+        stable = spec.get("predictor", {}).get("name")
+        canaries = [c.get("predictor", {}).get("name") for c in spec.get("canary") or []]
+        if not stable:
+            return "", "", ["the stable predictor has no name: it was not deployed by gitops-ml"]
+        if not canaries:
+            return self.variant_url(resource, stable), "", []
+        routed = {c.get("name"): c for c in resource.get("status", {}).get("canaryStatuses", [])}
+        share = routed.get(canaries[0], {}).get("trafficPercent")
+        failures = [] if share == weight else [
+            f"KServe routes {share}% to the candidate, not {weight}%"]  # fmt: skip
+        return (
+            self.variant_url(resource, canaries[0]),
+            self.variant_url(resource, stable),
+            failures,
+        )
+
+    def variant_url(self, resource: dict[str, Any], name: str) -> str:
+        """The cluster-local URL of a Standard-mode predictor's Service."""
+        namespace = resource.get("metadata", {}).get("namespace") or "default"
+        return f"http://{self.name}-{name}-predictor.{namespace}.svc.cluster.local"
 
     # commands --------------------------------------------------------------------------
 
@@ -527,18 +713,23 @@ class Rollout:
         """
         started = time.perf_counter()
         current = self.get()
-        rolled_out = predictor_status(current or {}).get("latestRolledoutRevision")
+        self.resolve_mode(current)
+        rolled_out, serving = self.serving(current)
         if current is None or not rolled_out:
             return self.first_revision(version, rows)
-        serving = self.revision_version(rolled_out)
-        self.result.previous_version = serving
-        if serving == str(version) and not not_ready(current):
-            self.result.say(f"deploy: version {version} is already serving (revision {rolled_out})")
+        self.result.previous_version = self.stable = serving
+        if serving == str(version) and not not_ready(current, self.mode):
+            self.result.say(f"deploy: version {version} is already serving ({rolled_out})")
             self.result.version = serving
             return current["status"]["url"]
+        if self.mode == "standard" and serving is None:
+            raise PipelineError(
+                f"inferenceservice {self.name} serves {rolled_out}, not a 'v<version>' "
+                "predictor of gitops-ml: there is no stable version to run the canary beside"
+            )
         self.result.say(
             f"deploy: canary of version {version} beside version {serving or '?'} "
-            f"(revision {rolled_out})"
+            f"({rolled_out}, {self.mode} mode)"
         )
         baseline: list[list[Any] | None] = [None]
 
@@ -559,9 +750,9 @@ class Rollout:
             self.result.url = current.get("status", {}).get("url")
             raise PipelineError(f"version {version} rolled back: {failure}") from None
         final = self.get() or {}
-        promoted = predictor_status(final).get("latestRolledoutRevision")
+        promoted = self.serving(final)[0]
         self.result.say(
-            f"deploy: version {version} serves 100% (revision {promoted}) after "
+            f"deploy: version {version} serves 100% ({promoted}) after "
             f"{time.perf_counter() - started:.1f} s"
         )
         self.result.version = str(version)
@@ -580,6 +771,8 @@ class Rollout:
             PipelineError: the status does not show it within ``timeout`` seconds, or
                 kubectl fails.
         """
+        if self.mode == "standard":
+            return self.back_to_stable(version, reason)
         self.apply(version, 0)
         deadline = time.monotonic() + self.timeout
         while True:
@@ -601,6 +794,36 @@ class Rollout:
                 )
             time.sleep(self.poll)
 
+    def back_to_stable(self, version: str, reason: str) -> str:
+        """Standard mode: remove the canary entry, so all traffic is on the stable predictor.
+
+        The stable predictor is unchanged (no restart); the move is confirmed from the status
+        (no canary left with a traffic share, stable predictor ready), not assumed.
+
+        Raises:
+            PipelineError: the status does not show it within ``timeout`` seconds, or
+                kubectl fails.
+        """
+        assert self.stable is not None
+        self.apply(self.stable, 100)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            resource = self.get() or {}
+            routed = [c for c in resource.get("status", {}).get("canaryStatuses") or []
+                      if c.get("trafficPercent")]  # fmt: skip
+            if not routed and not not_ready(resource, "standard"):
+                return (
+                    f"rolled back: canary removed, 100% of traffic on predictor "
+                    f"{variant(self.stable)} (version {self.stable})"
+                )
+            if time.monotonic() > deadline:
+                raise PipelineError(
+                    f"version {version} failed ({reason}) and its canary entry is removed, "
+                    f"but the status does not show the stable predictor alone and ready after "
+                    f"{self.timeout:g} s: check 'kubectl get isvc {self.name}'"
+                )
+            time.sleep(self.poll)
+
     def rollback(self, version: str, rows: pd.DataFrame) -> tuple[str, str | None]:
         """Serve ``version`` at 100% at once, then run the health and probe checks.
 
@@ -613,9 +836,8 @@ class Rollout:
             PipelineError: the checks fail, or kubectl fails.
         """
         current = self.get()
-        before = self.revision_version(
-            predictor_status(current or {}).get("latestRolledoutRevision")
-        )
+        self.resolve_mode(current)
+        before = self.serving(current)[1]
         step = self.at_full_traffic(version, rows)
         if step.failures:
             raise PipelineError(
@@ -642,8 +864,11 @@ class Rollout:
             self.result.say(f"undeploy: inferenceservice {self.name} was not deployed")
 
 
-def not_ready(resource: dict[str, Any] | None) -> str:
-    """Why the InferenceService's applied spec is not served yet ("" when it is)."""
+def not_ready(resource: dict[str, Any] | None, mode: str = "serverless") -> str:
+    """Why the InferenceService's applied spec is not served yet ("" when it is).
+
+    Standard mode: with a canary entry, ``CanaryReady`` must be True and every canary ready.
+    """
     if resource is None:
         return "the inferenceservice does not exist"
     status = resource.get("status", {})
@@ -651,6 +876,13 @@ def not_ready(resource: dict[str, Any] | None) -> str:
         return "the controller has not reconciled the new spec yet"
     if condition(resource, "Ready").get("status") != "True":
         return "Ready is not True"
+    if mode == "standard":
+        if not resource.get("spec", {}).get("canary"):
+            return ""
+        if condition(resource, "CanaryReady").get("status") != "True":
+            return "CanaryReady is not True"
+        waiting = [c.get("name") for c in status.get("canaryStatuses") or [] if not c.get("ready")]
+        return f"canary {', '.join(map(str, waiting))} is not ready" if waiting else ""
     predictor = predictor_status(resource)
     if predictor.get("latestCreatedRevision") != predictor.get("latestReadyRevision"):
         return f"revision {predictor.get('latestCreatedRevision')} is not ready"
