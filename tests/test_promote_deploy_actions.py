@@ -653,6 +653,39 @@ def test_deploy_fails_before_deploying_when_the_champion_cannot_be_restored(
     ]
 
 
+def test_deploy_refuses_a_release_whose_model_differs_from_its_record_and_switches_nothing(
+    github, tmp_path, capsys
+):
+    # Given champion-pull finding a tampered model-v3 (gitops_ml.champion_store refuses it)
+    refusal = (
+        "release model-v3 asset model.joblib has SHA-256 "
+        + "1" * 64
+        + ", but its audit record says "
+        + "2" * 64
+        + ": refusing to serve it; nothing was switched"
+    )
+    runner = DeployRecorder(tmp_path, {"make champion-pull": (1, "", f"error: {refusal}\n")})
+    # When the deploy action runs on the serving (self-hosted) runner
+    env = deploy_env(github, DEPLOY_GITHUB_TOKEN="ghs_x", DEPLOY_STOP_AFTER="false")
+    assert deploy_action.main(env, runner, tmp_path) == 1
+    # Then it fails with the one sentence, and `make deploy` never ran: the old version serves
+    out = capsys.readouterr().out
+    assert f"::error::could not restore the champion from the GitHub releases: {refusal}" in out
+    assert commands(runner) == ["make champion-pull VENV=.venv"]
+
+
+def test_an_attestation_that_could_not_be_verified_is_noted_in_the_summary(github, tmp_path):
+    notice = (
+        "release model-v2: the model's build-provenance attestation was not verified: "
+        "running under act (offline) (its SHA-256 matched the audit record)"
+    )
+    pulled = PULLED + f"champion-store: {notice}\n"
+    runner = DeployRecorder(tmp_path, {"make champion-pull": (0, pulled, "")}, {"deploy": FIRST})
+    env = deploy_env(github, DEPLOY_GITHUB_TOKEN="ghs_x")
+    assert deploy_action.main(env, runner, tmp_path) == 0
+    assert notice in summary_of(env)
+
+
 ROLLED_BACK = deployment(
     action="rollback",
     outcome="rolled back",

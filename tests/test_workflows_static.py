@@ -27,6 +27,7 @@ ACTIONS = sorted((ROOT / "actions").rglob("action.yml"))
 REPO_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 EXPRESSION = re.compile(r"\$\{\{")
+ATTEST = "actions/attest-build-provenance"
 SUPPRESSION = re.compile(r"#\s*zizmor:\s*ignore\[[\w,-]+\](?P<reason>.*)$")
 REMOTE_URLS = {"local": "", "s3": "s3://b/p", "gcs": "gs://b/p", "azure": "azure://c/p"}
 RUNNERS = ("github", "cml-aws", "cml-gcp", "cml-azure")
@@ -278,12 +279,33 @@ def test_main_workflow_grants_release_writes_to_the_promote_job_only(rendered):
     assert main["permissions"] == {"contents": "read"}
     assert main["concurrency"] == {"group": "promote", "cancel-in-progress": False}
     writers = {name: job.get("permissions") for name, job in main["jobs"].items()}
-    assert writers == {"promote": {"contents": "write"}}
-    step = next(s for s in main["jobs"]["promote"]["steps"] if s.get("id") == "promote")
+    assert writers == {
+        "promote": {"contents": "write", "attestations": "write", "id-token": "write"}
+    }
+    steps = main["jobs"]["promote"]["steps"]
+    step = next(s for s in steps if s.get("id") == "promote")
     assert step["with"] == {
         "tracking-uri": "${{ secrets.MLFLOW_TRACKING_URI }}",
         "github-token": "${{ github.token }}",
     }
+
+
+def test_main_workflow_attests_the_released_model_after_publishing_it(rendered):
+    """The model of a new `model-v<N>` release gets GitHub's build-provenance attestation
+    (the deploy side verifies it with `gh attestation verify`); only when a release was made."""
+    for case in CASES:
+        main = yaml.safe_load((rendered[case] / ".github/workflows/main.yml").read_text())
+        steps = main["jobs"]["promote"]["steps"]
+        [attest] = [s for s in steps if s.get("uses", "").startswith(ATTEST)]
+        assert attest["uses"] == f"{ATTEST}@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32"
+        assert attest["if"] == "${{ steps.promote.outputs.champion-release != '' }}"
+        assert attest["with"] == {"subject-path": "models/model.joblib"}
+        order = [s.get("id") or s.get("uses", "").split("@")[0] for s in steps]
+        assert order.index("promote") < order.index(ATTEST)
+        attesting = [
+            n for n, j in main["jobs"].items() if "attestations" in str(j.get("permissions"))
+        ]
+        assert attesting == ["promote"]
 
 
 @pytest.mark.parametrize("target", ["local", "kserve"])
@@ -296,8 +318,9 @@ def test_deploy_workflows_read_releases_and_only_rollback_may_write(rendered, ta
     release = yaml.safe_load((workflows / "release.yml").read_text())
     rollback = yaml.safe_load((workflows / "rollback.yml").read_text())
     assert release["permissions"] == rollback["permissions"] == {"contents": "read"}
-    assert release["jobs"]["deploy"].get("permissions") is None
-    assert rollback["jobs"]["rollback"]["permissions"] == {"contents": "write"}
+    oidc = {"id-token": "write"} if case[0] != "local" else {}
+    assert release["jobs"]["deploy"]["permissions"] == {"contents": "read", **oidc}
+    assert rollback["jobs"]["rollback"]["permissions"] == {"contents": "write", **oidc}
     for workflow, job in ((release, "deploy"), (rollback, "rollback")):
         step = next(s for s in workflow["jobs"][job]["steps"] if s.get("id") == job)
         assert step["with"]["github-token"] == "${{ github.token }}"
@@ -305,3 +328,96 @@ def test_deploy_workflows_read_releases_and_only_rollback_may_write(rendered, ta
         assert step["with"]["target"] == target
         kubeconfig = [s for s in workflow["jobs"][job]["steps"] if "KUBECONFIG" in str(s)]
         assert len(kubeconfig) == (target == "kserve")
+
+
+# ------------------------------------------------------------------ cloud credentials (OIDC)
+
+OIDC_ACTIONS = {
+    "s3": "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c",
+    "gcs": "google-github-actions/auth@7c6bc770dae815cd3e89ee6cdf493a5fab2cc093",
+    "azure": "azure/login@f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca",
+}
+OIDC_VARIABLE = {
+    "s3": "AWS_ROLE_ARN",
+    "gcs": "GCP_WORKLOAD_IDENTITY_PROVIDER",
+    "azure": "AZURE_CLIENT_ID",
+}
+OIDC_INPUTS = {
+    "s3": {"role-to-assume": "AWS_ROLE_ARN", "aws-region": None},
+    "gcs": {
+        "workload_identity_provider": "GCP_WORKLOAD_IDENTITY_PROVIDER",
+        "service_account": "GCP_SERVICE_ACCOUNT",
+    },
+    "azure": {
+        "client-id": "AZURE_CLIENT_ID",
+        "tenant-id": "AZURE_TENANT_ID",
+        "subscription-id": "AZURE_SUBSCRIPTION_ID",
+    },
+}
+# The jobs that pull from or push to the DVC remote, with their permissions on a cloud
+# remote; on a local remote the same without `id-token`. Every other job has no id-token.
+REMOTE_JOBS = {
+    ("pr.yml", "model"): {"contents": "read", "pull-requests": "write", "id-token": "write"},
+    ("main.yml", "promote"): {"contents": "write", "attestations": "write", "id-token": "write"},
+    ("release.yml", "deploy"): {"contents": "read", "id-token": "write"},
+    ("rollback.yml", "rollback"): {"contents": "write", "id-token": "write"},
+    ("monitor.yml", "monitor"): {"contents": "read", "id-token": "write"},
+    ("monitor.yml", "retrain"): {
+        "contents": "write",
+        "pull-requests": "write",
+        "id-token": "write",
+    },
+}
+
+
+def permission_table(project: Path) -> dict[tuple[str, str], dict[str, str] | None]:
+    """(workflow, job) -> the job's own permissions (None: the workflow's read-only default)."""
+    table = {}
+    for path in sorted((project / ".github" / "workflows").glob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for name, job in document["jobs"].items():
+            table[(path.name, name)] = job.get("permissions")
+    return table
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(c))
+def test_id_token_is_granted_only_to_the_jobs_that_need_it(rendered, case):
+    remote = case[0]
+    table = permission_table(rendered[case])
+    for (workflow, job), permissions in table.items():
+        expected = REMOTE_JOBS.get((workflow, job))
+        if expected is None:
+            assert "id-token" not in (permissions or {}), (workflow, job)
+            continue
+        if remote == "local" and (workflow, job) != ("main.yml", "promote"):
+            expected = {k: v for k, v in expected.items() if k != "id-token"}
+        assert permissions == expected, (workflow, job)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] != "local"], ids=lambda c: "-".join(c))
+def test_cloud_remotes_authenticate_with_oidc_and_keep_keys_as_a_fallback(rendered, case):
+    """Every job that reaches the DVC remote first authenticates through the provider's
+    official action (when its repository variable is set), then hands the long-lived secret
+    to the setup action only when that variable is absent."""
+    remote = case[0]
+    variable = OIDC_VARIABLE[remote]
+    workflows = rendered[case] / ".github" / "workflows"
+    for workflow, job in REMOTE_JOBS:
+        document = yaml.safe_load((workflows / workflow).read_text(encoding="utf-8"))
+        steps = document["jobs"][job]["steps"]
+        [auth] = [
+            s
+            for s in steps
+            if s.get("uses", "").split("@")[0] in {a.split("@")[0] for a in OIDC_ACTIONS.values()}
+        ]
+        assert auth["uses"] == OIDC_ACTIONS[remote], (workflow, job)
+        assert auth["if"] == f"${{{{ vars.{variable} != '' }}}}"
+        for key, source in OIDC_INPUTS[remote].items():
+            if source:
+                assert auth["with"][key] == f"${{{{ vars.{source} }}}}"
+        assert "secrets." not in str(auth)
+        setup = next(i for i, s in enumerate(steps) if "/actions/setup@" in s.get("uses", ""))
+        assert steps.index(auth) < setup
+        for key, value in steps[setup]["with"].items():
+            if "secrets." in str(value):
+                assert value.startswith(f"${{{{ vars.{variable} == '' && secrets."), key

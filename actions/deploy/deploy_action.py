@@ -216,6 +216,7 @@ def pull_champion(
         )
     said = store_lines(result)
     notes = [f"Restored: {said[0]}." if said else "Restored nothing."]
+    notes += [line for line in said[1:] if "attestation was not verified" in line]
     release = match[1] if said and (match := RELEASE.search(said[0])) else ""
     if not version:
         return "", release, notes

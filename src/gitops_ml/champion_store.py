@@ -15,12 +15,23 @@ decision is `rollback` (from which release to which, and who triggered it), so t
 and the next gate see the restored champion. Without a server, the version a user names
 (`pull --release N`) is the release number N: registry versions only live as long as the job.
 Only the `gh` CLI and a token that may write releases are needed: no cloud account.
+
+Deploy only what was promoted, byte for byte: every release's audit record (`record.json`,
+field `sha256`) and its notes carry the SHA-256 of each asset, and whatever downloads a
+release (`pull`, `rollback`) compares the downloaded model with the recorded digest before
+the registry can serve it; a mismatch refuses with one sentence naming the release and the
+asset, and `champion` stays where it was. On GitHub, the workflow that publishes a release
+also attests the model's build provenance; where `gh attestation verify` is available and
+`GITHUB_REPOSITORY` (or `GH_REPO`) names the repository, the downloaded model must verify
+too, otherwise one notice says why it was not verified (an older `gh`, no network, act).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -44,6 +55,8 @@ MODEL_ASSET = "model.joblib"
 RECORD_ASSET = "record.json"
 CARD_ASSET = "model_card.md"
 ROLLBACK = "rollback"  # the decision of a release that restores an earlier champion
+DIGESTS = "sha256"  # record field: {asset name: SHA-256 hex digest} of the other assets
+NOTES_ASSET = "release_notes.md"  # not an asset: the release text (the card plus the digests)
 
 GhRunner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 
@@ -75,6 +88,7 @@ class Releases:
     def __init__(self, runner: GhRunner = run_gh) -> None:
         """Use ``runner(args)`` to run ``gh`` (default :func:`run_gh`)."""
         self.runner = runner
+        self.notices: list[str] = []  # what could not be checked, one sentence each
 
     def call(self, *args: str) -> str:
         """The stdout of ``gh <args>``.
@@ -130,6 +144,120 @@ class Releases:
             args += ["--target", target]
         self.call(*args)
 
+    def verify_attestation(self, tag: str, model: Path) -> None:
+        """Check ``model``'s build-provenance attestation with ``gh attestation verify``.
+
+        Skipped silently without a repository to verify against (``GITHUB_REPOSITORY``
+        or ``GH_REPO`` unset, as on a workstation: the SHA-256 check still ran); skipped
+        with a notice (in :attr:`notices`) under act (``ACT`` set: offline, and its ``gh``
+        stand-in cannot verify), or when ``gh`` is missing, lacks the command or cannot
+        reach GitHub.
+
+        Raises:
+            PipelineError: ``gh`` ran the check and the model has no valid attestation.
+        """
+        repository = os.environ.get("GITHUB_REPOSITORY") or os.environ.get("GH_REPO", "")
+        if not repository:
+            return
+        skipped = "running under act (offline)" if os.environ.get("ACT") else None
+        if skipped is None:
+            try:
+                result = self.runner(["attestation", "verify", str(model), "--repo", repository])
+            except FileNotFoundError:
+                result = None
+                skipped = "the GitHub CLI `gh` is not installed"
+            if result is not None and result.returncode != 0:
+                said = (result.stderr or result.stdout).strip()
+                last = said.splitlines()[-1] if said else f"exit code {result.returncode}"
+                if re.search(r"unknown command|dial tcp|no such host|timeout|connection", said):
+                    skipped = f"gh could not check it ({last})"
+                else:
+                    raise PipelineError(
+                        f"release {tag} asset {MODEL_ASSET} has no valid build-provenance "
+                        f"attestation in {repository} ({last}): refusing to serve it"
+                    )
+        if skipped is not None:
+            self.notices.append(
+                f"release {tag}: the model's build-provenance attestation was not verified: "
+                f"{skipped} (its SHA-256 matched the audit record)"
+            )
+
+
+def sha256(path: Path) -> str:
+    """The SHA-256 hex digest of the file at ``path``."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_digests(tag: str, directory: Path, record: dict[str, Any], keeps: str) -> None:
+    """Refuse a downloaded release whose assets differ from its audit record's digests.
+
+    ``keeps`` ends the refusal: what stays serving (e.g. "version 2 keeps serving"). A
+    release published before digests were recorded (no ``sha256`` field) passes unchecked.
+
+    Raises:
+        PipelineError: an asset in ``directory`` has another SHA-256 than the record says.
+    """
+    for asset, expected in sorted((record.get(DIGESTS) or {}).items()):
+        path = directory / asset
+        if not path.is_file():
+            continue  # only the assets that were downloaded are served
+        actual = sha256(path)
+        if actual != expected:
+            raise PipelineError(
+                f"release {tag} asset {asset} has SHA-256 {actual}, but its audit record says "
+                f"{expected}: refusing to serve it; {keeps}"
+            )
+
+
+def release_notes(card: Path, digests: dict[str, str], record_digest: str) -> str:
+    """The release text: the model card, then every asset's SHA-256."""
+    lines = [card.read_text(encoding="utf-8").rstrip(), "", "## Asset digests (SHA-256)", ""]
+    lines += [f"- `{asset}`: `{digest}`" for asset, digest in sorted(digests.items())]
+    lines.append(f"- `{RECORD_ASSET}`: `{record_digest}`")
+    return "\n".join(lines) + "\n"
+
+
+def publish(
+    releases: Releases,
+    tag: str,
+    record: dict[str, Any],
+    model: Path,
+    card: Path,
+    *,
+    title: str,
+    staging: Path,
+) -> None:
+    """Create release ``tag``: the model, the card and ``record`` plus the assets' digests.
+
+    The record asset gets field ``sha256`` (model and card); the release notes are the card
+    followed by all three digests.
+    """
+    digests = {model.name: sha256(model), card.name: sha256(card)}
+    staging.mkdir(parents=True, exist_ok=True)
+    record_file = staging / RECORD_ASSET
+    record_file.write_text(json.dumps({**record, DIGESTS: digests}, indent=2) + "\n", "utf-8")
+    notes = staging / NOTES_ASSET
+    notes.write_text(release_notes(card, digests, sha256(record_file)), encoding="utf-8")
+    commit = str(record.get("commit") or "")
+    releases.create(
+        tag,
+        [model, record_file, card],
+        title=title,
+        notes=notes,
+        target=commit if re.fullmatch(r"[0-9a-f]{40}", commit) else None,
+    )
+
+
+def serving_now(current: str | None) -> str:
+    """The end of a refusal: the registry's champion that stays (or that nothing moved)."""
+    if current is None:
+        return "nothing was switched"
+    return f"version {current} keeps serving as '{CHAMPION}'"
+
 
 def release_tag(number: int | str) -> str:
     """The tag of champion release ``number``: ``model-v<number>``."""
@@ -145,16 +273,20 @@ def register(
     *,
     schema: Schema,
     load_model: Callable[[Path], Any] | None = None,
+    keeps: str = "nothing was switched",
 ) -> str:
     """The registry version holding release ``tag``'s model.
 
     A version that already came from it (tag ``champion_store.release``) is reused;
-    otherwise the model is downloaded, re-logged (its signature from the ingest ``schema``,
-    its input example from the first 5 rows of ``test``) and registered, tagged with the
-    release and the promotion commit of its record.
+    otherwise the model is downloaded, checked against the SHA-256 its audit record
+    recorded (and its attestation, see :meth:`Releases.verify_attestation`), re-logged
+    (its signature from the ingest ``schema``, its input example from the first 5 rows of
+    ``test``) and registered, tagged with the release and the promotion commit of its
+    record. ``keeps`` ends a refusal (see :func:`check_digests`).
 
     Raises:
-        PipelineError: ``gh`` fails or the release has no model.joblib asset.
+        PipelineError: ``gh`` fails, the release has no model.joblib asset, or the model
+            differs from its recorded digest or fails attestation.
         mlflow.exceptions.MlflowException: the registry refuses a call.
     """
     name = params.mlflow.registered_model
@@ -170,6 +302,8 @@ def register(
         record = (
             json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else {}
         )
+        check_digests(tag, Path(scratch), record, keeps)
+        releases.verify_attestation(tag, model_file)
         model = (load_model or _joblib_load)(model_file)
     example = split_target(test.head(5), params.data.target)[0]
     run_info = relog(model, example, params, dict(record.get("data") or {}), schema)
@@ -223,13 +357,21 @@ def pull(
     try:
         ensure_registered(client, name)
         current = alias_version(client, name, CHAMPION)
+        keeps = serving_now(current)
         previous = None
         if previous_tag is not None:
             previous = register(
-                releases, client, params, test, previous_tag, schema=schema, load_model=load_model
+                releases,
+                client,
+                params,
+                test,
+                previous_tag,
+                schema=schema,
+                load_model=load_model,
+                keeps=keeps,
             )
         version = register(
-            releases, client, params, test, tag, schema=schema, load_model=load_model
+            releases, client, params, test, tag, schema=schema, load_model=load_model, keeps=keeps
         )
         if current == version:
             lines = [f"release {tag} is already '{CHAMPION}' (version {version})"]
@@ -244,14 +386,21 @@ def pull(
             wanted = release_tag(release)
             known = {tag: version, previous_tag: previous}
             number_of = known.get(wanted) or register(
-                releases, client, params, test, wanted, schema=schema, load_model=load_model
+                releases,
+                client,
+                params,
+                test,
+                wanted,
+                schema=schema,
+                load_model=load_model,
+                keeps=keeps,
             )
             lines.append(f"release {wanted} is version {number_of}")
     except MlflowException as exc:
         raise PipelineError(
             f"could not register release {tag} as '{CHAMPION}' ({exc.error_code}): {exc.message}"
         ) from None
-    return lines
+    return lines + releases.notices
 
 
 def _joblib_load(path: Path) -> Any:
@@ -263,7 +412,8 @@ def _joblib_load(path: Path) -> Any:
 def push(releases: Releases, record_path: Path, card_path: Path, model_path: Path) -> str | None:
     """Publish a promoted candidate as release `model-v<N+1>`; None when it was not promoted.
 
-    The assets are the model, the record and the model card (also the release notes); the
+    The assets are the model, the record (plus field ``sha256``: the model's and the card's
+    digests) and the model card; the notes are the card followed by the three digests. The
     release tags the record's commit when it is a full SHA.
 
     Returns:
@@ -280,15 +430,11 @@ def push(releases: Releases, record_path: Path, card_path: Path, model_path: Pat
         if path.name != asset or not path.is_file():
             raise PipelineError(f"{path} must be an existing file named {asset}")
     tag = next_tag(releases.tags())
-    commit = record.get("commit", "")
-    releases.create(
-        tag,
-        [model_path, record_path, card_path],
-        title=f"{record['registered_model']} {tag}: {record['metric']} "
-        f"{record['candidate_metric']:.4f}",
-        notes=card_path,
-        target=commit if re.fullmatch(r"[0-9a-f]{40}", commit) else None,
+    title = (
+        f"{record['registered_model']} {tag}: {record['metric']} {record['candidate_metric']:.4f}"
     )
+    with tempfile.TemporaryDirectory() as staging:
+        publish(releases, tag, record, model_path, card_path, title=title, staging=Path(staging))
     return tag
 
 
@@ -332,6 +478,8 @@ def rollback(
         raise PipelineError(f"release {restored} has no {MODEL_ASSET} asset")
     record_file = assets / RECORD_ASSET
     earlier = json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else {}
+    check_digests(restored, assets, earlier, f"nothing was published ({found[1]} stays latest)")
+    releases.verify_attestation(restored, model)
     tag = next_tag(tags)
     reason = f"rollback from {found[1]} to {restored}"
     record = {
@@ -346,12 +494,11 @@ def rollback(
         "data": earlier.get("data") or {},
         "metric": earlier.get("metric"),
         "candidate_metric": earlier.get("candidate_metric"),
-        "restored_record": earlier,
+        "restored_record": {key: value for key, value in earlier.items() if key != DIGESTS},
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     files = workdir / "release"
     files.mkdir(parents=True, exist_ok=True)
-    (files / RECORD_ASSET).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     (files / MODEL_ASSET).write_bytes(model.read_bytes())
     card = files / CARD_ASSET
     card.write_text(
@@ -363,13 +510,14 @@ def rollback(
         f"- Time: {record['time']}\n",
         encoding="utf-8",
     )
-    commit = str(record["commit"])
-    releases.create(
+    publish(
+        releases,
         tag,
-        [files / MODEL_ASSET, files / RECORD_ASSET, card],
+        record,
+        files / MODEL_ASSET,
+        card,
         title=f"{name} {tag}: {reason}",
-        notes=card,
-        target=commit if re.fullmatch(r"[0-9a-f]{40}", commit) else None,
+        staging=workdir / "staged",
     )
     return f"{tag} ({reason})"
 
@@ -430,6 +578,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise PipelineError(
                 f"could not read '{CHAMPION}' ({exc.error_code}): {exc.message}"
             ) from None
+        for notice in releases.notices:
+            print(f"champion-store: {notice}")
         print(f"champion-store: published release {said}")
         return
     if not args.record.exists():

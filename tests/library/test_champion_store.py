@@ -5,6 +5,7 @@ in-memory `gh` and a real sqlite registry. Module under test: gitops_ml.champion
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import shutil
 import subprocess
@@ -34,9 +35,18 @@ from .helpers import fit_pipeline, schema_of
 class FakeGh:
     """`gh release list|create|download` against releases kept in a directory."""
 
-    def __init__(self, root: Path, fail: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        fail: str | None = None,
+        keep_notes: bool = False,
+        attestation: tuple[int, str] | None = None,
+    ) -> None:
         self.root = root
         self.fail = fail
+        self.keep_notes = keep_notes
+        self.notes: dict[str, str] = {}
+        self.attestation = attestation  # (exit code, stderr) of `gh attestation verify`
         self.calls: list[list[str]] = []
 
     def __call__(self, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
@@ -45,6 +55,9 @@ class FakeGh:
         if self.fail:
             return subprocess.CompletedProcess(args, 1, "", self.fail)
         out = ""
+        if args[:2] == ["attestation", "verify"] and self.attestation is not None:
+            code, stderr = self.attestation
+            return subprocess.CompletedProcess(args, code, "", stderr)
         if args[:2] == ["release", "list"]:
             tags = sorted(p.name for p in self.root.iterdir()) if self.root.exists() else []
             out = json.dumps([{"tagName": tag} for tag in tags])
@@ -53,6 +66,9 @@ class FakeGh:
             (self.root / args[2]).mkdir(parents=True)
             for name in files:
                 shutil.copy(name, self.root / args[2])
+            if self.keep_notes:
+                notes = Path(args[args.index("--notes-file") + 1])
+                self.notes[args[2]] = notes.read_text(encoding="utf-8")
         elif args[:2] == ["release", "download"]:
             patterns = [args[i + 1] for i, a in enumerate(args) if a == "--pattern"]
             target = Path(args[args.index("--dir") + 1])
@@ -94,6 +110,14 @@ def champion(in_tmp_project, mixed_frame, params):
     return model, out
 
 
+@pytest.fixture(autouse=True)
+def outside_github_actions(monkeypatch):
+    """No repository to verify attestations against, as on a workstation (tests opt in)."""
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    monkeypatch.delenv("GH_REPO", raising=False)
+    monkeypatch.delenv("ACT", raising=False)
+
+
 def publish(releases: Releases, files: Path) -> str | None:
     return push(releases, files / "record.json", files / "model_card.md", files / "model.joblib")
 
@@ -120,12 +144,43 @@ def test_push_publishes_a_promoted_model_as_the_next_release(champion, tmp_path)
     assert call[2] == "model-v2"
     assert call[call.index("--target") + 1] == "a" * 40
     assert "--latest=false" in call  # the project's own v* releases stay "Latest"
-    assert call[call.index("--notes-file") + 1].endswith("model_card.md")
-    assert sorted(p.name for p in (tmp_path / "gh" / "model-v2").iterdir()) == [
+    released = tmp_path / "gh" / "model-v2"
+    assert sorted(p.name for p in released.iterdir()) == [
         "model.joblib",
         "model_card.md",
         "record.json",
     ]
+
+
+def test_push_records_the_sha256_of_each_asset_in_the_record_and_the_notes(champion, tmp_path):
+    # Given a promoted candidate; When it is published
+    _, files = champion
+    gh = FakeGh(tmp_path / "gh", keep_notes=True)
+    publish(Releases(gh), files)
+    released = tmp_path / "gh" / "model-v1"
+    # Then the record asset carries the model's and the card's digests
+    record = json.loads((released / "record.json").read_text())
+    assert record["sha256"] == {
+        "model.joblib": digest(files / "model.joblib"),
+        "model_card.md": digest(files / "model_card.md"),
+    }
+    assert record["decision"] == "promoted"  # the rest of the record is unchanged
+    # And the release notes are the card followed by all three digests
+    notes = gh.notes["model-v1"]
+    assert notes.startswith("# Model card\n")
+    for asset in ("model.joblib", "model_card.md", "record.json"):
+        assert f"- `{asset}`: `{digest(released / asset)}`" in notes
+    # And the promotion's own record file is left as `make promote` wrote it
+    assert "sha256" not in json.loads((files / "record.json").read_text())
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tamper(asset: Path) -> None:
+    """Change a stored release asset after publication, as an attacker or a bad upload would."""
+    asset.write_bytes(asset.read_bytes() + b"tampered")
 
 
 def test_push_of_a_model_that_was_not_promoted_creates_nothing(champion, tmp_path):
@@ -329,3 +384,131 @@ def test_rollback_publishes_nothing_unless_the_champion_moved_back_to_a_release(
     with pytest.raises(PipelineError, match=r"did not come from a model-v<N> release"):
         rollback(Releases(gh), client, name, triggered_by="x", workdir=tmp_path / "w")
     assert gh.created() == []
+
+
+# --- byte for byte: the recorded digests and the attestation, checked before serving
+
+
+def test_pull_refuses_a_tampered_release_and_the_champion_stays(
+    champion, tmp_path, params, mixed_frame, schema
+):
+    # Given model-v1 serving as `champion`, then model-v2 published and tampered with
+    first, _, root, features = two_releases(champion, tmp_path, params, mixed_frame)
+    shutil.rmtree(root / "model-v2")
+    client = registry_client()
+    pull(Releases(FakeGh(root)), client, params, mixed_frame, schema=schema)
+    _, files = champion
+    publish(Releases(FakeGh(root)), files)
+    recorded = json.loads((root / "model-v2/record.json").read_text())["sha256"]["model.joblib"]
+    tamper(root / "model-v2/model.joblib")
+    # When the next deploy pulls it
+    with pytest.raises(PipelineError) as refused:
+        pull(Releases(FakeGh(root)), client, params, mixed_frame, schema=schema)
+    # Then it refuses with one sentence naming the release and the asset
+    actual = digest(root / "model-v2/model.joblib")
+    assert str(refused.value) == (
+        f"release model-v2 asset model.joblib has SHA-256 {actual}, but its audit record says "
+        f"{recorded}: refusing to serve it; version 1 keeps serving as '{CHAMPION}'"
+    )
+    # And `champion` is still model-v1's version, which still answers like model-v1
+    name = params.mlflow.registered_model
+    assert aliases(client, name) == {CHAMPION: "1"}
+    assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
+    np.testing.assert_array_equal(
+        load_version(name, "1").predict(features), first.predict(features)
+    )
+
+
+def test_rollback_refuses_a_tampered_restored_release_and_publishes_nothing(
+    champion, tmp_path, params, mixed_frame, schema
+):
+    _, _, root, _ = two_releases(champion, tmp_path, params, mixed_frame)
+    client = registry_client()
+    gh = FakeGh(root)
+    pull(Releases(gh), client, params, mixed_frame, schema=schema)
+    name = params.mlflow.registered_model
+    restore(client, name)  # `make rollback`: champion back to model-v1's version
+    tamper(root / "model-v1/model.joblib")
+    with pytest.raises(
+        PipelineError,
+        match=r"^release model-v1 asset model.joblib has SHA-256 "
+        r"[0-9a-f]{64}, but its audit record says [0-9a-f]{64}: refusing to "
+        r"serve it; nothing was published \(model-v2 stays latest\)$",
+    ):
+        rollback(Releases(gh), client, name, triggered_by="x", workdir=tmp_path / "w")
+    assert gh.created() == []
+
+
+def test_a_release_from_before_digests_were_recorded_still_pulls(
+    champion, tmp_path, params, mixed_frame, schema
+):
+    _, files = champion
+    root = tmp_path / "gh"
+    publish(Releases(FakeGh(root)), files)
+    record = json.loads((root / "model-v1/record.json").read_text())
+    del record["sha256"]
+    (root / "model-v1/record.json").write_text(json.dumps(record))
+    [line] = pull(Releases(FakeGh(root)), registry_client(), params, mixed_frame, schema=schema)
+    assert line.startswith("restored release model-v1")
+
+
+def test_on_github_the_model_attestation_is_verified_against_the_repository(
+    champion, tmp_path, params, mixed_frame, schema, monkeypatch
+):
+    _, files = champion
+    root = tmp_path / "gh"
+    publish(Releases(FakeGh(root)), files)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/churn")
+    gh = FakeGh(root, attestation=(0, ""))
+    [line] = pull(Releases(gh), registry_client(), params, mixed_frame, schema=schema)
+    assert line.startswith("restored release model-v1")
+    [verify] = [call for call in gh.calls if call[0] == "attestation"]
+    assert verify[:2] == ["attestation", "verify"]
+    assert verify[2].endswith("model.joblib")
+    assert verify[3:] == ["--repo", "octo/churn"]
+
+
+def test_a_model_without_a_valid_attestation_is_refused(
+    champion, tmp_path, params, mixed_frame, schema, monkeypatch
+):
+    _, files = champion
+    root = tmp_path / "gh"
+    publish(Releases(FakeGh(root)), files)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/churn")
+    gh = FakeGh(root, attestation=(1, "Error: no attestations found for subject"))
+    client = registry_client()
+    with pytest.raises(
+        PipelineError,
+        match=r"^release model-v1 asset model.joblib has no valid "
+        r"build-provenance attestation in octo/churn \(Error: no attestations "
+        r"found for subject\): refusing to serve it",
+    ):
+        pull(Releases(gh), client, params, mixed_frame, schema=schema)
+    assert client.search_model_versions(f"name = '{params.mlflow.registered_model}'") == []
+
+
+@pytest.mark.parametrize(
+    ("environment", "attestation", "why"),
+    [
+        ({"ACT": "true"}, None, "running under act (offline)"),
+        ({}, (1, 'unknown command "attestation" for "gh"'), "gh could not check it"),
+        ({}, (1, "dial tcp: lookup api.github.com: no such host"), "gh could not check it"),
+    ],
+    ids=["under-act", "old-gh", "offline"],
+)
+def test_an_attestation_that_cannot_be_checked_degrades_to_one_notice(
+    champion, tmp_path, params, mixed_frame, schema, monkeypatch, environment, attestation, why
+):
+    _, files = champion
+    root = tmp_path / "gh"
+    publish(Releases(FakeGh(root)), files)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/churn")
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    gh = FakeGh(root, attestation=attestation)
+    restored, notice = pull(Releases(gh), registry_client(), params, mixed_frame, schema=schema)
+    assert restored.startswith("restored release model-v1")
+    assert notice.startswith(
+        f"release model-v1: the model's build-provenance attestation was not verified: {why}"
+    )
+    assert notice.endswith("(its SHA-256 matched the audit record)")
