@@ -342,7 +342,13 @@ class FakeRollout(kserve.Rollout):
 
     def get(self):
         predictor = {"latestRolledoutRevision": "r1"}
-        return {"status": {"url": "http://isvc.example", "components": {"predictor": predictor}}}
+        return {
+            "status": {
+                "url": "http://isvc.example",
+                "deploymentMode": "Serverless",
+                "components": {"predictor": predictor},
+            }
+        }
 
     def revision_version(self, revision):
         return "1" if revision else None
@@ -389,7 +395,9 @@ def test_a_kserve_canary_writes_its_steps_and_the_new_version(cluster):
         (100, 10, 5),
     ]
     assert written["steps"][0]["p95_ms"] == 30.0
-    assert written["notes"][0] == "deploy: canary of version 2 beside version 1 (revision r1)"
+    assert written["notes"][0] == (
+        "deploy: canary of version 2 beside version 1 (revision r1, serverless mode)"
+    )
 
 
 def test_a_failed_kserve_canary_is_written_as_rolled_back(cluster):

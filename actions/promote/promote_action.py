@@ -87,8 +87,9 @@ def outputs(record: Mapping[str, Any]) -> dict[str, str]:
 
 
 def store_said(result: Any) -> str:
+    """What the champion store did (its first line), then its notices (attestation...)."""
     said = store_lines(result)
-    return said[-1] if said else ""
+    return "; ".join(said)
 
 
 def main(env: Mapping[str, str], cwd: Path, runner: Runner = run) -> int:
@@ -123,7 +124,8 @@ def main(env: Mapping[str, str], cwd: Path, runner: Runner = run) -> int:
         result = make(runner, "champion-push", venv, gh_env)
         published = result.returncode == 0
         if published:
-            release = store_said(result).removeprefix("published release ")
+            said = store_lines(result)
+            release = said[-1].removeprefix("published release ") if said else ""
             store.append(f"New champion published as release `{release}`.")
         else:
             store.append(f"**Publishing the new champion failed**: {failure(result, 'push')}.")
