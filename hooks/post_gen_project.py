@@ -136,6 +136,13 @@ def remove_empty_kserve_dir(project_dir: Path, deploy_target: str) -> None:
         kserve.rmdir()
 
 
+def remove_empty_feature_repo(project_dir: Path, feature_store: str) -> None:
+    """feature_repo/ keeps files only for feature_store=feast (their names are conditional)."""
+    repo = project_dir / "feature_repo"
+    if feature_store != "feast" and repo.is_dir() and not any(repo.iterdir()):
+        repo.rmdir()
+
+
 def next_step(project_dir: Path, dataset: str) -> str:
     """The last line printed: the first command to run (a csv project has no data yet)."""
     if dataset != "csv":
@@ -150,6 +157,7 @@ def next_step(project_dir: Path, dataset: str) -> str:
 
 def main(answers: dict[str, Any], project_dir: Path) -> int:
     remove_empty_kserve_dir(project_dir, answers.get("deploy_target", "local"))
+    remove_empty_feature_repo(project_dir, answers.get("feature_store", "none"))
     record_template(project_dir, answers)
     init_git(project_dir, answers["author_name"], answers["author_email"])
     storage = local_remote_path(project_dir, answers["dvc_remote"], answers["dvc_remote_url"])

@@ -1,9 +1,11 @@
 """Pin the generated project's dependencies and this repo's dev environment (`make lock`).
 
 Writes `{{cookiecutter.project_slug}}/requirements.lock`: one universal lock per DVC remote
-choice, selected by Jinja at generation time. Then `requirements-dev.lock` for this repo,
-constrained to the generated project's `local` lock so that the tests' shared environment
-has exactly the versions a generated project installs.
+and feature store choice, selected by Jinja at generation time. The `feast` lock of a remote
+is resolved first; the lock without Feast is constrained to it, so both choices install the
+same version of every package they share. Then `requirements-dev.lock` for this repo,
+constrained to the generated project's `local`+`feast` lock so that the tests' shared
+environment has exactly the versions a generated project installs, with or without Feast.
 """
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ def compile_lock(sources: list[Path], *extra: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
-def render(remote: str, out: Path) -> Path:
-    context = {"dvc_remote": remote, "dvc_remote_url": "", "project_slug": f"lock-{remote}"}
+def render(remote: str, out: Path, feature_store: str = "feast") -> Path:
+    context = {
+        "dvc_remote": remote,
+        "dvc_remote_url": "",
+        "project_slug": f"lock-{remote}-{feature_store}",
+        "feature_store": feature_store,
+    }
     context["dvc_remote_url"] = {"local": "../storage", "s3": "s3://b/p", "gcs": "gs://b/p"}.get(
         remote, "azure://b/p"
     )
@@ -57,18 +64,24 @@ def build_library(out: Path) -> list[str]:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         library = build_library(Path(tmp) / "wheels")
-        locks = {
-            remote: compile_lock([render(remote, Path(tmp)) / "pyproject.toml"], *library)
-            for remote in REMOTES
-        }
+        locks: dict[tuple[str, str], str] = {}
+        for remote in REMOTES:
+            feast = compile_lock([render(remote, Path(tmp)) / "pyproject.toml"], *library)
+            constraints = Path(tmp) / f"constraints-{remote}.txt"
+            constraints.write_text(feast, encoding="utf-8")
+            plain = render(remote, Path(tmp), "none") / "pyproject.toml"
+            locks[(remote, "feast")] = feast
+            locks[(remote, "none")] = compile_lock([plain], "-c", str(constraints), *library)
         blocks = []
-        for index, remote in enumerate(REMOTES):
+        for index, (remote, store) in enumerate(locks):
             keyword = "if" if index == 0 else "elif"
-            condition = f"{{% {keyword} cookiecutter.dvc_remote == '{remote}' -%}}"
-            blocks.append(f"{condition}\n{locks[remote]}")
+            condition = (
+                f"{{% {keyword} cookiecutter.dvc_remote == '{remote}' "
+                f"and cookiecutter.feature_store == '{store}' -%}}"
+            )
+            blocks.append(f"{condition}\n{locks[(remote, store)]}")
         TEMPLATE_LOCK.write_text(HEADER + "".join(blocks) + "{% endif -%}\n", encoding="utf-8")
-        constraints = Path(tmp) / "constraints.txt"
-        constraints.write_text(locks["local"], encoding="utf-8")
+        constraints = Path(tmp) / "constraints-local.txt"
         project = render("local", Path(tmp) / "dev")
         sources = [ROOT / "pyproject.toml", project / "pyproject.toml"]
         dev = compile_lock(sources, "-c", str(constraints), *library)

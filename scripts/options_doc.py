@@ -34,6 +34,8 @@ NOTES = {
     "deploy_target": "What a `v*` tag deploys to: `local` serves the champion behind nginx with "
     "a checked canary; `kserve` applies InferenceService manifests with kubectl "
     "(docs/deployment.md).",
+    "feature_store": "`feast` adds a Feast feature repository: point-in-time-correct training "
+    "sets, and a served model that fetches features by entity key (docs/feature-store.md).",
 }
 
 

@@ -62,4 +62,11 @@ def expected_files(answers: Mapping[str, str]) -> set[str]:
         files |= {"kserve/inferenceservice.yaml", "kserve/README.md"}
     if answers["dataset"] == "demo":
         files.add("expectations/suite.json")
+    if answers.get("feature_store", "none") == "feast":
+        files |= {
+            "feature_repo/feature_store.yaml",
+            "feature_repo/definitions.py",
+            f"src/{package}/stages/features.py",
+            "tests/stages/test_features.py",
+        }
     return files

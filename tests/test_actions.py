@@ -773,3 +773,38 @@ def test_release_creates_the_major_tag_the_first_time():
     )
     assert seen[-1][3:5] == ["POST", "repos/o/t/git/refs"]
     assert "ref=refs/tags/v2" in seen[-1]
+
+
+def feature_store_json(fields: dict[str, str], version: str) -> dict:
+    return {
+        "spec": {"service": "churn", "version": version, "entity_keys": ["customer_id"],
+                 "features": [[name, "double"] for name in fields]},
+        "feature_views": {"features": {"entities": ["entity"], "ttl_seconds": 0, "online": True,
+                                       "source": "../data/feature_store/features.parquet",
+                                       "fields": fields}},
+    }  # fmt: skip
+
+
+def test_report_lists_the_feature_views_a_pull_request_changes():
+    base = feature_store_json({"balance": "Float64", "plan": "String"}, "sha256:" + "a" * 64)
+    pr = feature_store_json({"balance": "Float64", "tenure": "Float64"}, "sha256:" + "b" * 64)
+    section = report.feature_store_section(pr, base, "main")
+    assert section.splitlines() == [
+        "### Feature store",
+        "",
+        "Feature service `churn` version `sha256:bbbbbbbbbbbb`, entity keys `customer_id`; "
+        "2 features served.",
+        "",
+        "- feature view `features`: added field `tenure` (Float64)",
+        "- feature view `features`: removed field `plan`",
+        "- feature service `churn`: version sha256:aaaaaaaaaaaa -> sha256:bbbbbbbbbbbb",
+    ]
+    assert report.feature_store_section(base, base, "main").endswith(
+        "No feature view differs from `main`."
+    )
+    assert report.feature_store_section(None, base, "main") == ""
+    full = report.build_report(
+        title="Model report", base="main", head="pr", metrics="M", params="P",
+        validation="V", data="D", plots="X", features=section,
+    )  # fmt: skip
+    assert full.index("P\n\n### Feature store") < full.index("\n\nD\n\n")

@@ -401,6 +401,36 @@ def plots_section(
     return "\n\n".join(lines)
 
 
+def feature_store_section(
+    current: Mapping[str, Any] | None, base: Mapping[str, Any] | None, label: str
+) -> str:
+    """The feature views this PR changes (`reports/feature_store.json` here and on base).
+
+    Empty when the project has no feature store. The lines come from the library's
+    `gitops_ml.feature_store.changes`, imported only then (the project environment has it)."""
+    if current is None:
+        return ""
+    from gitops_ml.feature_store import changes
+
+    spec = current.get("spec", {})
+    lines = [
+        "### Feature store",
+        "",
+        f"Feature service `{spec.get('service')}` version `{str(spec.get('version'))[:19]}`, "
+        f"entity keys {', '.join(f'`{k}`' for k in spec.get('entity_keys', []))}; "
+        f"{len(spec.get('features', []))} features served.",
+        "",
+    ]
+    found = changes(base, current)
+    if base is None:
+        lines.append(f"No feature store on `{label}`: every feature view is new.")
+    elif found:
+        lines += [f"- {line}" for line in found]
+    else:
+        lines.append(f"No feature view differs from `{label}`.")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- whole report
 
 
@@ -415,9 +445,10 @@ def build_report(
     data: str,
     plots: str,
     run_url: str = "",
+    features: str = "",
 ) -> str:
     heading = f"## {title}: `{head}` vs `{base}`" if head else f"## {title} vs `{base}`"
-    parts = [heading, validation, metrics, params, data, plots]
+    parts = [heading, validation, metrics, params, *([features] if features else []), data, plots]
     if run_url:
         parts.append(f"[Workflow run]({run_url})")
     return "\n\n".join(parts) + "\n"
@@ -449,6 +480,17 @@ def collect_json(command: Sequence[str], cwd: Path) -> dict[str, Any]:
         raise ReportError(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
     text = result.stdout.strip()
     return json.loads(text) if text else {}
+
+
+def read_json_at(path: str, rev: str | None, cwd: Path) -> dict[str, Any] | None:
+    """A committed JSON file at `rev` (`git show`), or in the workspace when `rev` is None.
+
+    None when the file does not exist there."""
+    if rev is None:
+        local = cwd / path
+        return json.loads(local.read_text(encoding="utf-8")) if local.is_file() else None
+    result = _run(["git", "show", f"{rev}:{path}"], cwd)
+    return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else None
 
 
 def read_base_frame(path: str, rev: str, cwd: Path) -> Any:
@@ -683,6 +725,8 @@ def build_from_workspace(
         str(p.relative_to(cwd)) if p.is_relative_to(cwd) else str(p)
         for p in plot_files(cwd / args.plots)
     ]
+    features_now = read_json_at(args.feature_store, None, cwd) if args.feature_store else None
+    features_base = read_json_at(args.feature_store, rev, cwd) if features_now and rev else None
 
     def report(limit: int | None) -> str:
         if missing:
@@ -701,6 +745,7 @@ def build_from_workspace(
             data=data_section(comparisons, label, threshold, note, limit=limit),
             plots=plots_section(plots, args.plot_delivery, args.artifact_url, published),
             run_url=args.run_url,
+            features=feature_store_section(features_now, features_base, label),
         )
 
     full = report(None)
@@ -737,6 +782,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", nargs="*", default=[])
     parser.add_argument("--drift-threshold", default="0.05")
     parser.add_argument("--plots", default="reports/plots")
+    parser.add_argument("--feature-store", default="reports/feature_store.json")
     parser.add_argument("--plot-delivery", default="artifact")
     parser.add_argument("--artifact-url", default="")
     parser.add_argument("--run-url", default="")

@@ -6,4 +6,4 @@ metric table. Projects call it through the ``gitops-ml`` command; see ``gitops-m
 Importing this package imports nothing heavy: each command loads only what it uses.
 """
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"

@@ -281,8 +281,8 @@ def register(
     otherwise the model is downloaded, checked against the SHA-256 its audit record
     recorded (and its attestation, see :meth:`Releases.verify_attestation`), re-logged
     (its signature from the ingest ``schema``, its input example from the first 5 rows of
-    ``test``) and registered, tagged with the release and the promotion commit of its
-    record. ``keeps`` ends a refusal (see :func:`check_digests`).
+    ``test``, its record's feature spec) and registered, tagged with the release and the
+    promotion commit of its record. ``keeps`` ends a refusal (see :func:`check_digests`).
 
     Raises:
         PipelineError: ``gh`` fails, the release has no model.joblib asset, or the model
@@ -306,7 +306,9 @@ def register(
         releases.verify_attestation(tag, model_file)
         model = (load_model or _joblib_load)(model_file)
     example = split_target(test.head(5), params.data.target)[0]
-    run_info = relog(model, example, params, dict(record.get("data") or {}), schema)
+    run_info = relog(
+        model, example, params, dict(record.get("data") or {}), schema, record.get("feature_store")
+    )
     created = client.create_model_version(name, run_info["model_uri"], run_id=run_info["run_id"])
     version = str(created.version)
     client.set_model_version_tag(name, version, RELEASE_TAG, tag)

@@ -118,6 +118,8 @@ class Record:
     )
     # promote.extra_checks run when the gate says promote: [{check, passed, reason}]
     checks: list[dict[str, Any]] = field(default_factory=list)
+    # the feature service the model is served with (FeatureSpec.to_dict()); None: no store
+    feature_store: dict[str, Any] | None = None
 
 
 def number(value: float | None, spec: str = ".4f") -> str:
@@ -185,11 +187,28 @@ def model_card(record: Record, metrics: dict[str, float]) -> str:
 
 
 def relog(
-    model: Any, example: pd.DataFrame, params: LibraryParams, data: dict[str, str], schema: Schema
+    model: Any,
+    example: pd.DataFrame,
+    params: LibraryParams,
+    data: dict[str, str],
+    schema: Schema,
+    feature_spec: dict[str, Any] | None = None,
 ) -> dict:
-    """Log `model` to this MLflow store again, its signature from the ingest schema."""
+    """Log `model` to this MLflow store again, its signature from the ingest schema.
+
+    ``feature_spec`` (the promotion record's ``feature_store``) goes back into the model's
+    metadata, so a re-logged model still fetches its features by entity key when served.
+    """
     run_params = {"problem_type": params.problem_type, "relogged": True}
-    return tracking.log_model(model, example, params.mlflow.experiment, run_params, data, schema)
+    return tracking.log_model(
+        model,
+        example,
+        params.mlflow.experiment,
+        run_params,
+        data,
+        schema,
+        feature_spec=feature_spec,
+    )
 
 
 def promote(
@@ -202,6 +221,7 @@ def promote(
     load: Callable[[str, str], Any] = load_version,
     candidate_model: Callable[[], Any] | None = None,
     data: dict[str, str] | None = None,
+    feature_spec: dict[str, Any] | None = None,
 ) -> tuple[Record, dict[str, float]]:
     """Register, compare, and move the alias when the gate says so.
 
@@ -221,6 +241,9 @@ def promote(
         candidate_model: returns the candidate when its run is not in this store (it is
             then logged again); None: such a candidate fails.
         data: input file -> DVC md5, recorded as lineage.
+        feature_spec: the feature service the candidate was trained on
+            (reports/feature_store.json ``spec``): recorded, and logged again with a
+            re-logged candidate.
 
     Returns:
         The audit :class:`Record` and the candidate's metrics (name -> value, NaN where
@@ -249,7 +272,7 @@ def promote(
             if candidate_model is None:
                 raise PipelineError(f"model {run_info['model_uri']} is not in {where}")
             example = split_target(test.head(5), params.data.target)[0]
-            run_info = relog(candidate_model(), example, params, data, schema)
+            run_info = relog(candidate_model(), example, params, data, schema, feature_spec)
             version = client.create_model_version(
                 name, run_info["model_uri"], run_id=run_info["run_id"]
             )
@@ -341,6 +364,7 @@ def promote(
             model_source=run_info["model_uri"],
             tracking_uri=where,
             checks=found,
+            feature_store=feature_spec,
         )
         tags = {
             "promotion.decision": record.decision,
@@ -405,6 +429,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--record", type=Path, required=True, help="audit record (JSON)")
     parser.add_argument("--card", type=Path, required=True, help="model card (Markdown)")
     parser.add_argument(
+        "--feature-spec", type=Path, help="the feature store's reports/feature_store.json"
+    )
+    parser.add_argument(
         "--restore",
         nargs="?",
         const="previous",
@@ -438,6 +465,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         data["train"] = file_md5(args.train)
     data.update({k.removeprefix("data_md5."): v for k, v in run_info.items() if "md5" in k})
     model_path = args.model
+    feature_spec = None
+    if args.feature_spec is not None and args.feature_spec.is_file():
+        feature_spec = json.loads(args.feature_spec.read_text(encoding="utf-8"))["spec"]
 
     def candidate_model() -> Any:
         import joblib
@@ -454,6 +484,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         client=client,
         candidate_model=candidate_model,
         data=data,
+        feature_spec=feature_spec,
     )
     # a `promotion` result (results.py): strict JSON, an undefined number is null
     results.write(args.record, "promotion", asdict(record))

@@ -19,7 +19,8 @@ The kinds, who writes them and where (:data:`PATHS`, relative to the project's r
     ``resamples_requested``, ``resamples_scored``, ``test_rows``, ``test_rows_per_class``,
     ``min_class_rows``, ``gate`` (params.yaml ``promote:``), ``trigger``, ``commit``, ``data``
     (DVC md5 per input), ``run_id``, ``model_source``, ``tracking_uri`` (no credentials),
-    ``time``, ``checks`` (the verdicts of params.yaml ``promote.extra_checks``).
+    ``time``, ``checks`` (the verdicts of params.yaml ``promote.extra_checks``),
+    ``feature_store`` (the feature service the model is served with, or null).
 
 ``deployment`` (``gitops-ml deploy|rollback|undeploy`` and ``gitops-ml kserve
     deploy|rollback|undeploy``, ``--result``, reports/deploy/result.json): :class:`Deployment`:

@@ -145,19 +145,27 @@ def log_model(
     run_params: dict[str, Any],
     data_versions: dict[str, str],
     schema: Any,
+    feature_spec: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """Log ``run_params``, lineage tags and ``model`` (signature, input example) in a new run.
 
     ``example``: a few raw input rows (DataFrame, no target). ``data_versions``: file name ->
-    MD5 (tagged ``data_md5.<name>``). Returns the run info that ``models/run.json`` holds:
-    run_id, experiment_id, model_uri, tracking_uri and the data versions.
+    MD5 (tagged ``data_md5.<name>``). ``feature_spec``: the feature service the model was
+    trained on (``FeatureSpec.to_dict()``), kept in the model's metadata as ``feature_store``
+    (and its name and version as tags) so serving can fetch features by entity key. Returns
+    the run info that ``models/run.json`` holds: run_id, experiment_id, model_uri,
+    tracking_uri and the data versions.
     """
     mlflow = configure(experiment)
     example = serving_example(example, schema)
     with mlflow.start_run() as active:
         mlflow.log_params(run_params)
         versions = {f"data_md5.{name}": md5 for name, md5 in data_versions.items()}
-        mlflow.set_tags({"git_commit": git_commit(), **versions})
+        tags = {"git_commit": git_commit(), **versions}
+        if feature_spec:
+            tags["feature_service"] = feature_spec["service"]
+            tags["feature_service_version"] = feature_spec["version"]
+        mlflow.set_tags(tags)
         info = mlflow.sklearn.log_model(
             model,
             name="model",
@@ -167,6 +175,7 @@ def log_model(
             # ones this pipeline, built right here, is made of.
             skops_trusted_types=pipeline_types(model),
             pip_requirements=model_requirements(),
+            metadata={"feature_store": feature_spec} if feature_spec else None,
         )
         return {
             "run_id": active.info.run_id,

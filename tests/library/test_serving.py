@@ -130,7 +130,11 @@ def test_deploy_builds_the_logging_model_from_the_registry(registered, tmp_path,
     served = served_model(tmp_path / ".deploy", registered.name, registered.version, "logs/p")
     assert served == str(tmp_path / ".deploy" / "models" / f"v{registered.version}")
     config = mlflow.models.Model.load(served).flavors["python_function"]["config"]
-    assert config == {"model_version": registered.version, "log_dir": str(tmp_path / "logs/p")}
+    assert config == {
+        "model_version": registered.version,
+        "log_dir": str(tmp_path / "logs/p"),
+        "feature_repo": "",  # no feature store: requests carry full rows
+    }
     with pytest.raises(PipelineError, match="cannot build the logging model of version 99"):
         served_model(tmp_path / ".deploy", registered.name, "99", "logs/p")
 

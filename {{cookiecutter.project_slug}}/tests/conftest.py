@@ -58,6 +58,14 @@ def mixed_frame(params: Params) -> pd.DataFrame:
             "plan": rng.choice(["basic", "pro"], rows),
         }
     )
+{%- if cookiecutter.feature_store == 'feast' %}
+    # The feature store's entity keys and event timestamps (params.yaml feature_store).
+    for key in reversed(params.feature_store.entity_keys):
+        frame.insert(0, key, range(1, rows + 1))
+    times = pd.date_range("2025-01-01", periods=rows, freq="h", tz="UTC")
+    frame.insert(len(params.feature_store.entity_keys), params.feature_store.event_timestamp,
+                 times.strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip
+{%- endif %}
     frame.loc[rng.choice(rows, 15, replace=False), "income"] = np.nan
     frame.loc[rng.choice(rows, 10, replace=False), "city"] = np.nan
     signal = (frame["age"] - 50) / 10 + (frame["plan"] == "pro") * 1.5

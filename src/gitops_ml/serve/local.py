@@ -198,19 +198,27 @@ def spawn(command: list[str], log_path: Path) -> int:
     return process.pid
 
 
-def served_model(state_dir: Path, name: str, version: str, prediction_log: str | None) -> str:
+def served_model(
+    state_dir: Path,
+    name: str,
+    version: str,
+    prediction_log: str | None,
+    feature_repo: Path | None = None,
+) -> str:
     """What the scoring server loads, as a model URI or path.
 
-    Without ``prediction_log`` it is the registered version itself (``models:/name/version``);
-    with it, the model serving.py builds under ``state_dir/models/``, which also appends
-    every prediction to the log in that folder (resolved against the current directory).
+    Without ``prediction_log`` and ``feature_repo`` it is the registered version itself
+    (``models:/name/version``); otherwise the model logger.py builds under
+    ``state_dir/models/``, which appends every prediction to the log in that folder (resolved
+    against the current directory) and, for a model trained on a feature store, looks the
+    features of key-only requests up in ``feature_repo``.
 
     Raises:
         PipelineError: the logging model cannot be built (registry, disk, or input columns
             that clash with the log's own).
     """
     uri = f"models:/{name}/{version}"
-    if not prediction_log:
+    if not prediction_log and feature_repo is None:
         return uri
     with warnings.catch_warnings():
         # MLflow advises type hints on `predict` when PredictionLogger is defined, under its
@@ -221,7 +229,12 @@ def served_model(state_dir: Path, name: str, version: str, prediction_log: str |
     path = state_dir / "models" / f"v{version}"
     try:
         build_logging_model(
-            uri, path, version, Path(prediction_log).resolve(), tracking.tracking_uri()
+            uri,
+            path,
+            version,
+            Path(prediction_log).resolve() if prediction_log else None,
+            tracking.tracking_uri(),
+            feature_repo,
         )
     except Exception as exc:  # MlflowException, OSError, a column clash (ValueError)
         from ..tracking import public_uri
@@ -245,7 +258,9 @@ def start_server(state_dir: Path, name: str, version: str) -> Server:
     mlflow = shutil.which("mlflow")
     if mlflow is None:
         raise PipelineError("'mlflow' is not on PATH: run through 'make deploy'")
-    model = served_model(state_dir, name, version, load_params().deploy.prediction_log)
+    params = load_params()
+    repo = Path(params.feature_store.repo) if params.feature_store else None
+    model = served_model(state_dir, name, version, params.deploy.prediction_log, repo)
     port = free_port()
     command = [
         mlflow, "models", "serve", "-m", model, "--env-manager", "local",

@@ -16,6 +16,12 @@ Each server process writes its own file, `predictions-<YYYY-MM-DD>-v<version>-<p
 date) in the log folder, so a stable server and a canary candidate never interleave writes;
 `make monitor CURRENT=<log folder>` reads them all. A log that cannot be written never fails
 a prediction: the error goes to the server's log (stderr) and the answer is served.
+
+A model trained on a feature store carries its feature spec (model metadata
+``feature_store``, see gitops_ml.feature_store). Its wrapper also accepts rows holding only the
+entity keys: it fetches their features from the online store (opened once per server process,
+in ``load_context``), predicts, and logs the features it used, so monitoring reads what the
+model saw. Full feature rows are served as before; an unknown entity is a 400 naming its key.
 """
 
 from __future__ import annotations
@@ -96,7 +102,9 @@ def log_rows(
 class PredictionLogger(mlflow.pyfunc.PythonModel):
     """Predicts with the registered model (artifact `model`) and appends each call to the log.
 
-    model_config: `model_version` (written in every row) and `log_dir` (empty: no log).
+    model_config: `model_version` (written in every row), `log_dir` (empty: no log) and
+    `feature_repo` (the Feast repository of a model with a feature spec; empty: requests must
+    carry full feature rows; ``$GITOPS_ML_FEATURE_REPO`` overrides it).
     """
 
     def load_context(self, context: Any) -> None:
@@ -113,6 +121,51 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
         # The header is fixed per process: the signature's columns, else the first call's.
         self.columns: list[str] | None = list(schema.input_names()) if named else None
         self.lock = threading.Lock()
+        self.features, self.store = None, None
+        recorded = (self.model.metadata.metadata or {}).get("feature_store")
+        if recorded:
+            from ..feature_store import FeatureSpec, open_store
+
+            self.features = FeatureSpec.from_dict(recorded)
+            repo = os.environ.get("GITOPS_ML_FEATURE_REPO") or config.get("feature_repo")
+            # Feast is imported here, once per server process, never per request.
+            self.store = open_store(Path(repo)) if repo else None
+            self.columns = [*self.features.entity_keys, *self.features.features]
+
+    def with_features(self, model_input: pd.DataFrame) -> pd.DataFrame:
+        """The rows the model predicts on: as sent, or with features fetched by entity key.
+
+        Rows are looked up when the model has a feature spec, every entity key is present and
+        a feature column is absent or empty in every row.
+
+        Raises:
+            mlflow.exceptions.MlflowException: (a 400) the entity is unknown to the online
+                store, a key is missing, or this deployment has no feature repository.
+        """
+        if self.features is None or not isinstance(model_input, pd.DataFrame):
+            return model_input
+        keys, names = list(self.features.entity_keys), list(self.features.features)
+        lacking = [n for n in names if n not in model_input or model_input[n].isna().all()]
+        if not lacking:
+            return model_input
+        from mlflow.exceptions import MlflowException
+
+        from ..feature_store import FeatureStoreError, online_features
+
+        if not all(key in model_input for key in keys):
+            raise MlflowException.invalid_parameter_value(
+                f"the request has no value for feature {lacking[0]!r}: send the full feature "
+                f"rows, or the entity keys {', '.join(keys)} to look the features up"
+            )
+        if self.store is None:
+            raise MlflowException.invalid_parameter_value(
+                "this deployment has no feature repository to look entity keys up: send the "
+                "full feature rows (or set GITOPS_ML_FEATURE_REPO)"
+            )
+        try:
+            return online_features(self.store, self.features, model_input)
+        except FeatureStoreError as exc:
+            raise MlflowException.invalid_parameter_value(str(exc)) from None
 
     def predict(self, context, model_input, params=None):
         """The wrapped model's predictions for ``model_input``, unchanged.
@@ -124,7 +177,12 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
         # No type hints: MLflow would validate the input against them instead of the signature.
         params = dict(params or {})
         traffic = params.pop(TRAFFIC_PARAM, CLIENT)
-        predictions = self.model.predict(model_input, params=params or None)
+        model_input = self.with_features(model_input)
+        if self.features is not None and isinstance(model_input, pd.DataFrame):
+            inputs = model_input[[c for c in self.features.features if c in model_input]]
+        else:
+            inputs = model_input
+        predictions = self.model.predict(inputs, params=params or None)
         if self.log_dir is not None and traffic != PROBE:
             try:
                 self.append(model_input, predictions)
@@ -153,6 +211,28 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
             path = log_file(self.log_dir, self.version, when, os.getpid())
             path.parent.mkdir(parents=True, exist_ok=True)
             rows.to_csv(path, mode="a", header=not path.exists(), index=False)
+
+
+def with_entity_keys(signature: Any, feature_spec: Any) -> Any:
+    """A feature-store model's signature: every column optional, the entity keys added.
+
+    A request then carries either the full feature rows (as the registered model's signature
+    says) or only the entity keys (``feature_spec.entity_types``), whose features the wrapper
+    fetches. ``feature_spec`` None returns ``signature`` unchanged.
+    """
+    if feature_spec is None or signature is None or not signature.inputs.has_input_names():
+        return signature
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec
+    from mlflow.types.schema import Schema as MlflowSchema
+
+    keys = [ColSpec(kind, key, required=False) for key, kind in feature_spec.entity_types.items()]
+    columns = [
+        ColSpec(spec.type, spec.name, required=False)
+        for spec in signature.inputs.inputs
+        if spec.name not in feature_spec.entity_types
+    ]
+    return ModelSignature(MlflowSchema([*keys, *columns]), signature.outputs, signature.params)
 
 
 def with_traffic_param(signature: Any) -> Any:
@@ -203,6 +283,7 @@ def build_logging_model(
     version: str,
     log_dir: Path | None,
     tracking_uri: str | None = None,
+    feature_repo: Path | None = None,
 ) -> Path:
     """Save at ``path`` the pyfunc model that serves ``model_uri`` and logs its predictions.
 
@@ -210,7 +291,8 @@ def build_logging_model(
     ``log_dir`` (None: no log) and writes ``version`` in every row. A copy of the registered
     model becomes the artifact ``model``; its signature and pip requirements become the
     wrapper's; this package is copied into the model (``code/``) so a scoring server can
-    import PredictionLogger. An existing model at ``path`` is replaced.
+    import PredictionLogger. An existing model at ``path`` is replaced. A model with a feature
+    spec gets :func:`with_entity_keys`'s signature and looks features up in ``feature_repo``.
 
     Returns:
         ``path``.
@@ -227,7 +309,8 @@ def build_logging_model(
         local = Path(
             download_artifacts(artifact_uri=model_uri, dst_path=scratch, tracking_uri=tracking_uri)
         )
-        signature = Model.load(str(local)).signature
+        registered = Model.load(str(local))
+        signature = registered.signature
         if signature is not None and signature.inputs.has_input_names():
             taken = set(signature.inputs.input_names()) & {*LOG_METADATA, PREDICTION}
             if taken:
@@ -235,6 +318,11 @@ def build_logging_model(
                     f"the model's input columns {sorted(taken)} clash with the prediction "
                     "log's own columns: rename them, or set deploy.prediction_log: null"
                 )
+        recorded = (registered.metadata or {}).get("feature_store")
+        if recorded:
+            from ..feature_store import FeatureSpec
+
+            signature = with_entity_keys(signature, FeatureSpec.from_dict(recorded))
         signature = with_traffic_param(signature)
         requirements = local / "requirements.txt"
         building = path.with_name(path.name + ".building")
@@ -245,7 +333,11 @@ def build_logging_model(
             python_model=PredictionLogger(),
             artifacts={"model": str(local)},
             signature=signature,
-            model_config={"model_version": str(version), "log_dir": str(log_dir or "")},
+            model_config={
+                "model_version": str(version),
+                "log_dir": str(log_dir or ""),
+                "feature_repo": str(feature_repo.resolve()) if feature_repo else "",
+            },
             pip_requirements=str(requirements) if requirements.exists() else None,
         )
     shutil.rmtree(path, ignore_errors=True)

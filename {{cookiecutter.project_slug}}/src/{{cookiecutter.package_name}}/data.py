@@ -19,10 +19,22 @@ DEMO = "demo"
 
 
 def load_demo(problem_type: ProblemType, target: str) -> pd.DataFrame:
-    """scikit-learn's bundled data (no network): breast cancer or diabetes."""
+    """scikit-learn's bundled data (no network): breast cancer or diabetes.
+{%- if cookiecutter.feature_store != 'feast' %}"""{% else %}
+
+    The bundled data has no entity or time: for the feature store each row is made one
+    patient (entity key ``patient_id``, 1001, 1002...) observed at ``event_timestamp``, one
+    hour apart from 2025-01-01 00:00 UTC, its label known at that same time.
+    """
+{%- endif %}
     loader = load_breast_cancer if problem_type == "classification" else load_diabetes
     bunch = loader(as_frame=True)
     frame = bunch.frame.rename(columns={"target": target})
+{%- if cookiecutter.feature_store == 'feast' %}
+    frame.insert(0, "patient_id", range(1001, 1001 + len(frame)))
+    times = pd.date_range("2025-01-01", periods=len(frame), freq="h", tz="UTC")
+    frame.insert(1, "event_timestamp", times.strftime("%Y-%m-%dT%H:%M:%SZ"))
+{%- endif %}
     return frame
 
 

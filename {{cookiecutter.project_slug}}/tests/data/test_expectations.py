@@ -14,6 +14,8 @@ from gitops_ml.suite import build_suite
 
 from {{ cookiecutter.package_name }}.stages.validate import validate_splits
 
+from ..helpers import model_columns
+
 SUITE = Path(__file__).resolve().parents[2] / "expectations" / "suite.json"
 
 
@@ -21,8 +23,9 @@ SUITE = Path(__file__).resolve().parents[2] / "expectations" / "suite.json"
 def suite(demo_frame, mixed_frame, params):
     """The committed suite for the demo data; built from the fixture for a CSV project."""
     if params.data.source == "demo":
-        return json.loads(SUITE.read_text(encoding="utf-8")), demo_frame
-    return build_suite(mixed_frame, params.data.target, params.problem_type), mixed_frame
+        return json.loads(SUITE.read_text(encoding="utf-8")), model_columns(demo_frame, params)
+    frame = model_columns(mixed_frame, params)
+    return build_suite(frame, params.data.target, params.problem_type), frame
 
 
 def failures(frame, suite_json):

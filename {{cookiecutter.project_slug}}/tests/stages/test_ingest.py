@@ -12,6 +12,8 @@ from gitops_ml.schema import load_schema
 from {{ cookiecutter.package_name }}.data import load_source
 from {{ cookiecutter.package_name }}.stages import ingest
 
+from ..helpers import feature_store_columns
+
 
 def test_split_is_deterministic_and_sized(demo_frame, params):
     train, test = ingest.split(demo_frame, params.data, params.problem_type)
@@ -76,7 +78,7 @@ def test_main_writes_both_splits(in_tmp_project: Path, params):
     assert len(pd.read_csv("out/train.csv")) > len(pd.read_csv("out/test.csv")) > 0
     assert set(load_schema(in_tmp_project / "s.json").features) == set(
         pd.read_csv("out/test.csv").columns
-    ) - {params.data.target}
+    ) - {params.data.target, *feature_store_columns(params)}
 
 
 def test_semicolon_csv_with_decimal_commas_is_read_as_numbers(tmp_path: Path, params):

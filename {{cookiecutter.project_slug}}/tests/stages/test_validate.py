@@ -11,22 +11,28 @@ from gitops_ml.suite import build_suite
 
 from {{ cookiecutter.package_name }}.stages import validate
 
-from ..helpers import schema_of
+from ..helpers import model_columns, schema_of
 
 
 @pytest.fixture
-def suite(mixed_frame, params):
-    return build_suite(mixed_frame, params.data.target, params.problem_type)
+def model_frame(mixed_frame, params):
+    """The rows as validation reads them (no feature-store keys or timestamps)."""
+    return model_columns(mixed_frame, params)
 
 
-def test_good_data_passes(mixed_frame, suite):
-    summary = validate.validate_splits({"train": mixed_frame}, suite)
+@pytest.fixture
+def suite(model_frame, params):
+    return build_suite(model_frame, params.data.target, params.problem_type)
+
+
+def test_good_data_passes(model_frame, suite):
+    summary = validate.validate_splits({"train": model_frame}, suite)
     assert summary["success"]
     assert summary["splits"]["train"]["failed"] == []
 
 
-def test_failure_names_column_and_examples(mixed_frame, suite):
-    broken = mixed_frame.copy()
+def test_failure_names_column_and_examples(model_frame, suite):
+    broken = model_frame.copy()
     broken.loc[0, "age"] = 999
     summary = validate.validate_splits({"train": broken}, suite)
     assert not summary["success"]

@@ -82,9 +82,19 @@ def split(
 
 
 def ingest(
-    frame: pd.DataFrame, params: DataParams, problem_type: ProblemType
+    frame: pd.DataFrame, params: DataParams, problem_type: ProblemType, keep: Sequence[str] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame, Schema, list[str]]:
-    """Labelled rows only, column types decided, split, cleaned: (train, test, schema, notes)."""
+    """Labelled rows only, column types decided, split, cleaned: (train, test, schema, notes).
+
+    ``keep``: columns written unchanged and never used as features (the feature store's
+    entity keys and event timestamp); each must be present.
+    """
+    missing = [name for name in keep if name not in frame.columns]
+    if missing:
+        raise PipelineError(
+            f"the data has no column {missing[0]!r}, which params.yaml feature_store names "
+            f"(columns: {', '.join(map(str, frame.columns[:12]))})"
+        )
     labelled, dropped = labelled_rows(frame, params.target)
     check_target(labelled[params.target], problem_type)
     train, test = split(labelled, params, problem_type)
@@ -93,12 +103,13 @@ def ingest(
             labelled,
             params.target,
             problem_type,
-            overrides=params.column_types,
+            overrides={**dict.fromkeys(keep, "ignore"), **params.column_types},
             positive_label=params.positive_label,
             train=train,
         )
         schema = Schema(schema.columns, schema.target, {"read": len(frame), "unlabelled": dropped})
-        train, test = conform(train, schema), conform(test, schema)
+        train = conform(train, schema, keep=tuple(keep))
+        test = conform(test, schema, keep=tuple(keep))
     except SchemaError as exc:
         raise PipelineError(str(exc)) from None
     return train, test, schema, notes(schema, len(frame), dropped)
@@ -133,7 +144,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     frame = load_source(
         params.data.source, params.problem_type, params.data.target, params.data.read
     )
-    train, test, schema, found = ingest(frame, params.data, params.problem_type)
+    store = params.feature_store
+    keep = (*store.entity_keys, store.event_timestamp) if store else ()
+    train, test, schema, found = ingest(frame, params.data, params.problem_type, keep)
     write_csv(train, args.train)
     write_csv(test, args.test)
     schema.save(args.schema)

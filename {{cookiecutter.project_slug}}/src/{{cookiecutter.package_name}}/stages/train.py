@@ -78,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--preprocessor", type=Path, required=True)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--run-info", type=Path, required=True)
+    parser.add_argument(
+        "--feature-spec",
+        type=Path,
+        help="the feature store's reports/feature_store.json: logged with the model",
+    )
     args = parser.parse_args(argv)
 
     params = load_params()
@@ -90,8 +95,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     schema = load_schema(args.schema)
     raw_inputs, _ = split_target(read_frame(args.train, schema).head(5), params.data.target)
     versions = {"train": file_md5(args.train), "features": file_md5(args.features)}
+    feature_spec = None
+    if args.feature_spec is not None:
+        feature_spec = json.loads(args.feature_spec.read_text(encoding="utf-8"))["spec"]
     run_info = tracking.log_model(
-        model, raw_inputs, params.mlflow.experiment, flat_params(params), versions, schema
+        model,
+        raw_inputs,
+        params.mlflow.experiment,
+        flat_params(params),
+        versions,
+        schema,
+        feature_spec=feature_spec,
     )
     args.run_info.write_text(json.dumps(run_info, indent=2) + "\n", encoding="utf-8")
     print(f"train: {params.train.model} on {len(features)} rows, MLflow run {run_info['run_id']}")
