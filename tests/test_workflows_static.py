@@ -370,6 +370,11 @@ REMOTE_JOBS = {
 }
 
 
+# Jobs that need id-token whatever the remote: a GitHub Pages deployment proves its origin
+# with OIDC (actions/deploy-pages), and only that job holds pages: write.
+PAGES_JOBS = {("monitor.yml", "pages"): {"pages": "write", "id-token": "write"}}
+
+
 def permission_table(project: Path) -> dict[tuple[str, str], dict[str, str] | None]:
     """(workflow, job) -> the job's own permissions (None: the workflow's read-only default)."""
     table = {}
@@ -385,6 +390,9 @@ def test_id_token_is_granted_only_to_the_jobs_that_need_it(rendered, case):
     remote = case[0]
     table = permission_table(rendered[case])
     for (workflow, job), permissions in table.items():
+        if (workflow, job) in PAGES_JOBS:
+            assert permissions == PAGES_JOBS[(workflow, job)], (workflow, job)
+            continue
         expected = REMOTE_JOBS.get((workflow, job))
         if expected is None:
             assert "id-token" not in (permissions or {}), (workflow, job)

@@ -49,7 +49,9 @@ COMMANDS: dict[str, Command] = {
     "kserve": Command(
         "gitops_ml.serve.kserve", "deploy|rollback|undeploy|manifest on a KServe cluster"
     ),
-    "monitor": Command("gitops_ml.monitor", "check|demo-batch: drift and quality of new data"),
+    "monitor": Command(
+        "gitops_ml.monitor", "check|demo-batch|dashboard: drift, quality and their history"
+    ),
 }
 
 

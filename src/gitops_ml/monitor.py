@@ -8,6 +8,7 @@ design); categorical values the model never saw are counted per column.
 
     gitops-ml monitor check [--current FILE|FOLDER|GLOB] ...
     gitops-ml monitor demo-batch --out FILE ...
+    gitops-ml monitor dashboard [--static FILE]   (the history: gitops_ml.dashboard)
 
 Exit status of `check` (for CI and cron): 0 no alert, 3 alert, 1 error (bad data, missing
 files, bad settings), 2 wrong command line. An error never writes a "no drift" summary.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -733,7 +735,8 @@ def check(args: argparse.Namespace) -> int:
     predicts with ``--model`` (or takes the log's ``prediction`` column); measures drift,
     unseen values and, when labels are present, quality against ``--reference-metrics``.
     Writes summary.json (a ``monitoring`` result), summary.md and Evidently's report.html
-    to ``--out`` and prints the digest.
+    to ``--out``, prints the digest, and adds the run to the history in
+    ``monitor.workspace`` (:func:`gitops_ml.dashboard.record`) unless that is empty.
 
     Returns:
         ``EXIT_ALERT`` (3) when the summary alerts, else ``EXIT_OK`` (0).
@@ -835,6 +838,17 @@ def check(args: argparse.Namespace) -> int:
     drift.snapshot.save_html(str(args.out / "report.html"))
     print(markdown(summary))
     print(f"monitor: report in {args.out / 'report.html'}, summary in {args.out / 'summary.json'}")
+    if settings.workspace:
+        from . import dashboard
+
+        source = {"source": spec, "rows": str(current_rows)}
+        if os.environ.get("GITHUB_SHA"):
+            source["commit"] = os.environ["GITHUB_SHA"]
+        dashboard.record(
+            Path(settings.workspace), summary, drift.snapshot, settings.workspace_runs,
+            metadata=source,
+        )  # fmt: skip
+        print(f"monitor: run added to the history in {settings.workspace} (make dashboard)")
     return EXIT_ALERT if summary["alert"] else EXIT_OK
 
 
@@ -861,7 +875,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``gitops-ml monitor check|demo-batch``: parse ``argv`` and run the sub-command.
+    """``gitops-ml monitor check|demo-batch|dashboard``: parse ``argv``, run the sub-command.
 
     Raises:
         SystemExit: 2 on a wrong command line (argparse); 3 when ``check`` alerts.
@@ -886,6 +900,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     maker.add_argument("--rows", type=int, default=2000)
     maker.add_argument("--shift", type=float, default=1.0, help="in standard deviations")
     maker.set_defaults(handler=demo)
+    from .dashboard import add_parser
+
+    add_parser(commands)
     args = parser.parse_args(argv)
     for name in ("reference", "schema", "reference_metrics", "model", "run_info"):
         path = getattr(args, name, None)

@@ -30,7 +30,7 @@ HIGHER_IS_BETTER = {name: metric.greater_is_better for name, metric in METRICS.i
 METRICS_BY_PROBLEM = {kind: set(names(kind)) for kind in ("classification", "regression")}
 ColumnTypeName = Literal["numeric", "boolean", "categorical", "datetime", "identifier", "ignore"]
 LIBRARY_SECTIONS = frozenset({"tune", "monitor", "promote", "deploy"})
-SHARED_SECTIONS = frozenset({"problem_type", "data", "evaluate", "mlflow"})
+SHARED_SECTIONS = frozenset({"problem_type", "data", "evaluate", "mlflow", "feature_store"})
 
 
 class ParamsError(UserError, ValueError):
@@ -86,6 +86,32 @@ class MlflowParams(Strict):
     registered_model: str = Field(min_length=1)
 
 
+class FeatureStoreParams(Strict):
+    """``feature_store``: the Feast feature repository the training set and serving read.
+
+    ``entity_keys`` are the entity's join keys and ``event_timestamp`` the column saying when
+    each row's feature values (and its label) became known; neither is a model feature.
+    ``service`` names the feature service the model is trained on and served with (null: the
+    registered model's name).
+    """
+
+    repo: str = Field(default="feature_repo", min_length=1)
+    entity_keys: list[str] = Field(min_length=1)
+    event_timestamp: str = Field(min_length=1)
+    service: str | None = None
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> FeatureStoreParams:
+        names = [*self.entity_keys, self.event_timestamp]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"feature_store names {', '.join(map(repr, repeated))} more than once: the entity "
+                "keys and the event timestamp must be different columns"
+            )
+        return self
+
+
 class TuneParams(Strict):
     """``gitops-ml tune``: the grid of ``train.*`` values run as DVC experiments."""
 
@@ -105,6 +131,10 @@ class MonitorParams(Strict):
     max_unseen_share: float = Field(default=0.05, ge=0, le=1)
     max_rows: int = Field(default=20_000, ge=1_000)
     seed: int = 42
+    # The monitoring history (gitops_ml.dashboard): an Evidently workspace directory each
+    # check adds one run to; None or "": no history. workspace_runs: the runs kept.
+    workspace: str | None = "monitoring/workspace"
+    workspace_runs: int = Field(default=90, ge=1)
 
 
 class PromoteParams(Strict):
@@ -170,6 +200,7 @@ class LibraryParams(Strict):
     monitor: MonitorParams = MonitorParams()
     promote: PromoteParams | None = None
     deploy: DeployParams = DeployParams()
+    feature_store: FeatureStoreParams | None = None
 
     @model_validator(mode="after")
     def _metrics_fit_problem(self) -> LibraryParams:
@@ -184,7 +215,21 @@ class LibraryParams(Strict):
                 f"promote.metric {self.promote.metric!r} is not a "
                 f"{self.problem_type} metric; choose one of {sorted(metrics)}"
             )
+        if self.feature_store is not None:
+            used = {*self.feature_store.entity_keys, self.feature_store.event_timestamp}
+            if self.data.target in used:
+                raise ValueError(
+                    f"feature_store uses the target column {self.data.target!r} as an entity key "
+                    "or event timestamp; name other columns"
+                )
         return self
+
+    @property
+    def feature_service(self) -> str | None:
+        """The feature service's name (None without a feature store)."""
+        if self.feature_store is None:
+            return None
+        return self.feature_store.service or self.mlflow.registered_model
 
 
 def _describe(error: dict[str, Any]) -> str:
