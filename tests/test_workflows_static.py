@@ -375,6 +375,19 @@ REMOTE_JOBS = {
 PAGES_JOBS = {("monitor.yml", "pages"): {"pages": "write", "id-token": "write"}}
 
 
+@pytest.mark.parametrize("target", ["local", "kserve"])
+def test_a_serving_runner_keeps_its_live_deployment_at_checkout(rendered, target):
+    """On a DEPLOY_RUNNER the deployment (state, prediction log, the servers' .venv) lives in
+    the workspace: actions/checkout must not `git clean` it away under the live servers."""
+    case = next(c for c in CASES if c[3] == target)
+    workflows = rendered[case] / ".github" / "workflows"
+    for name, job in (("release.yml", "deploy"), ("rollback.yml", "rollback")):
+        steps = yaml.safe_load((workflows / name).read_text())["jobs"][job]["steps"]
+        checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+        expected = "${{ !vars.DEPLOY_RUNNER }}" if target == "local" else None
+        assert checkout["with"].get("clean") == expected, name
+
+
 def permission_table(project: Path) -> dict[tuple[str, str], dict[str, str] | None]:
     """(workflow, job) -> the job's own permissions (None: the workflow's read-only default)."""
     table = {}
