@@ -19,10 +19,10 @@ export DO_NOT_TRACK := 1
 export ITERATIVE_DO_NOT_TRACK := 1
 export MPLBACKEND := Agg
 
-.PHONY: help env demo test test-fast lint docs lock bench clean
+.PHONY: help env demo demo-pipeline test test-fast lint docs lock bench clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # requirements-nodeps.txt: hash-pinned packages installed without their dependencies.
 $(STAMP): requirements-dev.lock requirements-nodeps.txt pyproject.toml
@@ -41,7 +41,10 @@ $(STAMP): requirements-dev.lock requirements-nodeps.txt pyproject.toml
 
 env: $(STAMP) ## Create the development environment
 
-demo: $(STAMP) ## Generate a project with the defaults into build/my-ml-project and run its pipeline
+demo: $(STAMP) ## Play the GitOps loop offline: PR, merge, release, drift alert, each workflow through act
+	python -m demo --work "$(BUILD)/loop-demo"
+
+demo-pipeline: $(STAMP) ## Generate a project with the defaults into build/my-ml-project and run its pipeline
 	rm -rf "$(DEMO)" "$(DEMO)-dvc-storage"
 	mkdir -p "$(BUILD)"
 	cookiecutter --no-input --output-dir "$(BUILD)" .
@@ -65,7 +68,7 @@ test-fast: $(STAMP) ## Run the suite without the slow end-to-end tests
 
 # Explicit paths: the template directory holds a Jinja pyproject.toml ruff cannot parse
 # (rendered projects are linted by the tests instead).
-LINT_PATHS := src hooks scripts tests benchmarks actions .github
+LINT_PATHS := src hooks scripts tests benchmarks actions .github harness demo
 
 lint: $(STAMP) ## Lint this repository's Python
 	ruff check $(LINT_PATHS)

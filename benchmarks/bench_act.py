@@ -5,7 +5,7 @@ its pipeline lives in a bare `origin`, with its data in a local DVC remote; a pu
 lowers `train.logistic_regression.C`. Each job of the generated pr.yml (`test`: lint and
 tests; `model`: set up, validate, train, report) runs, in turn:
 
-- **act**: tests/act_harness.py's run_act (nektos/act on the host, this checkout's actions,
+- **act**: the act harness's run_act (harness/) (nektos/act on the host, this checkout's actions,
   stand-ins for the others, a recording `cml`), timed from start to exit;
 - **direct**: the same steps by hand in a copy of the same checkout, with the same PATH and
   environment (uv from its cache, gitops-ml from the same snapshot of this checkout):
@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.act_harness import (  # noqa: E402
+from harness import (  # noqa: E402
     QUIET_ENV,
     host_path,
     pull_request_event,

@@ -1,4 +1,4 @@
-"""Each reusable action on its own, executed through nektos/act (tests/act_harness.py).
+"""Each reusable action on its own, executed through nektos/act (harness/, the act harness).
 
 A tiny git repository holds one workflow whose jobs call an action with bad inputs (each must
 fail with its ::error:: message) or drive the report action's posting backends against the
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .act_harness import ActResult, run_act
+from harness import ActResult, run_act
 
 TEMPLATE = "acme/cookiecutter-gitops-ml"
 REF = "v1"
@@ -195,7 +195,7 @@ def test_report_fails_clearly_when_cml_cannot_comment(repo, tmp_path):
 
 
 def test_the_harness_refuses_an_action_without_a_stand_in(repo, tmp_path):
-    from .act_harness import HarnessError
+    from harness import HarnessError
 
     workflow = repo / ".github" / "workflows" / "unknown.yml"
     workflow.write_text(
@@ -203,7 +203,9 @@ def test_the_harness_refuses_an_action_without_a_stand_in(repo, tmp_path):
         "      - uses: someone/unknown-action@0123456789012345678901234567890123456789\n"
     )
     try:
-        with pytest.raises(HarnessError, match="no stand-in under tests/act/ for: someone/unknown"):
+        with pytest.raises(
+            HarnessError, match="no stand-in under harness/standins/ for: someone/unknown"
+        ):
             run_act(
                 repo,
                 "push",

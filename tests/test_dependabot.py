@@ -88,8 +88,8 @@ def assert_weekly_and_grouped(config: dict) -> None:
 
 REPO_CONFIG = ROOT / ".github" / "dependabot.yml"
 # Not this repository's dependencies: the template (Jinja, rendered and checked below) and the
-# act stand-ins under tests/ (local composite actions that use no remote action).
-NOT_OURS = (f"{TEMPLATE}/", "tests/")
+# act stand-ins under harness/standins/ (local composite actions that use no remote action).
+NOT_OURS = (f"{TEMPLATE}/", "tests/", "harness/standins/")
 
 
 def test_repository_config_matches_the_dependabot_schema():

@@ -1,7 +1,7 @@
 """Deploy only what was promoted, byte for byte, end to end with deploy_target=local.
 
 A generated project serves version 1 through nginx; its champion is published as release
-`model-v1` into the `gh` stand-in's release store (tests/act/bin/gh with ACT_GH_STATE_DIR),
+`model-v1` into the `gh` stand-in's release store (harness/standins/bin/gh with ACT_GH_STATE_DIR),
 whose stored `model.joblib` is then changed. The deploy path without an MLflow server
 (`make champion-pull`, which actions/deploy runs before `make deploy`) must refuse with one
 sentence naming the release and the asset, and version 1 must keep answering.
@@ -22,7 +22,7 @@ from tests.conftest import make, render_project
 
 pytestmark = pytest.mark.slow
 
-STANDINS = Path(__file__).parent / "act" / "bin"
+STANDINS = Path(__file__).resolve().parent.parent / "harness" / "standins" / "bin"
 
 
 def answer(url: str, project: Path) -> tuple[int, str]:

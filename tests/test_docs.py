@@ -48,7 +48,8 @@ def test_ci_runs_make_test():
 
 
 def test_template_help_names_the_folder_make_demo_writes():
-    """nc-14 (a): `make help` said build/demo; the demo goes to $(BUILD)/<default slug>."""
+    """nc-14 (a): `make help` said build/demo; `make demo-pipeline` (the pipeline-only demo)
+    writes $(BUILD)/<default slug>."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     build = re.search(r"^BUILD := (\S+)$", makefile, re.M).group(1)
     demo = re.search(r"^DEMO := \$\(BUILD\)/(\S+)$", makefile, re.M).group(1)
@@ -57,8 +58,8 @@ def test_template_help_names_the_folder_make_demo_writes():
         ["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert (
-        f"  make demo       Generate a project with the defaults into {build}/{demo} and run its "
-        "pipeline"
+        f"  make demo-pipeline  Generate a project with the defaults into {build}/{demo} and run "
+        "its pipeline"
     ) in help_text.splitlines()
 
 

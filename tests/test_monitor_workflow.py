@@ -2,7 +2,7 @@
 
 An alert opens one issue and a second alerting run updates it; a run without drift opens
 nothing; `retrain_on_drift` pushes a branch and opens a pull request, never merging. The runs
-go through tests/act_harness.py with the shared stand-ins of tests/act/ (see its README);
+go through the act harness (harness/) with its shared stand-ins (see harness/README.md);
 the `gh` stand-in keeps the issues and pull requests in ACT_GH_STATE_DIR across runs.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.act_harness import ActResult, run_act
+from harness import ActResult, run_act
 
 ISSUE_TITLE = "Monitoring alert: data or model drift"
 

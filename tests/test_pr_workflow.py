@@ -1,4 +1,4 @@
-"""The generated pr.yml, executed end to end with nektos/act (see tests/act_harness.py).
+"""The generated pr.yml, executed end to end with nektos/act (see harness/README.md).
 
 A generated project's `main` (pipeline run, metrics committed, data pushed to a local DVC
 remote) lives in a bare `origin`; each scenario clones it, makes a pull-request branch and
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .act_harness import STANDINS, ActResult, pull_request_event, run_act
+from harness import STANDINS, ActResult, pull_request_event, run_act
+
 from .conftest import make, render_project, run
 
 pytestmark = pytest.mark.slow

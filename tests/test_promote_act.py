@@ -1,6 +1,6 @@
 """The generated `main.yml` (push to main -> actions/promote), `release.yml` (push of a `v*`
 tag -> actions/deploy) and `rollback.yml` (workflow_dispatch -> actions/deploy), run for real
-with nektos/act (tests/act_harness.py), all in the default setup: no MLflow server, the
+with nektos/act (harness/README.md), all in the default setup: no MLflow server, the
 champion kept as GitHub releases `model-v<N>` by the stateful `gh` stand-in (ACT_GH_STATE_DIR).
 
 One history, in file order: two merges (model-v1, then not promoted), a tag push that deploys
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gitops_ml import __version__
-from tests.act_harness import run_act
+from harness import run_act
 from tests.conftest import render_project
 
 pytestmark = pytest.mark.slow

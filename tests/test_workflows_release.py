@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .act_harness import run_act
+from harness import run_act
+
 from .conftest import ROOT
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

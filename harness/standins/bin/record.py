@@ -1,4 +1,4 @@
-"""Recording stand-in for the `cml` and `gh` CLIs (tests only; see tests/act/README.md).
+"""Recording stand-in for the `cml` and `gh` CLIs (offline runs; see harness/README.md).
 
 Appends one JSON line per call to $ACT_RECORD_DIR/<tool>.jsonl: argv, cwd and the Markdown
 the call would have posted (`cml comment create|update FILE`, `gh ... -F body=@FILE`).
