@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops_ml.serve.local import alive
 from harness import QUIET_ENV, SHARED_BIN
 
 LINKS = {".venv": "venv", ".deploy": "deploy", "logs": "logs"}
@@ -92,21 +93,6 @@ def pids_and_ports(state: dict) -> tuple[list[int], list[int]]:
             pids.append(state[key]["pid"])
             ports.append(state[key]["port"])
     return [p for p in pids if p > 0], [p for p in ports if p > 0]
-
-
-def alive(pid: int) -> bool:
-    """Whether `pid` runs and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return stat.split(") ")[-1][:1] != "Z"
 
 
 def listening(ports: list[int]) -> list[int]:

@@ -18,17 +18,13 @@ from typing import Any
 import pytest
 from cookiecutter.main import cookiecutter
 
+from harness.host import QUIET_ENV as HARNESS_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_VENV = Path(sys.prefix)
-QUIET_ENV = {
-    "DVC_NO_ANALYTICS": "1",
-    "GX_ANALYTICS_ENABLED": "False",
-    "DO_NOT_TRACK": "1",
-    "ITERATIVE_DO_NOT_TRACK": "1",
-    "MPLBACKEND": "Agg",
-    "UV_PYTHON_DOWNLOADS": "never",
-    "PYTHONDONTWRITEBYTECODE": "1",
-}
+# Telemetry off, no interpreter downloads, no .pyc files: the act harness's settings, except
+# that a user's shell may reach the package index.
+QUIET_ENV = {name: value for name, value in HARNESS_ENV.items() if name != "UV_OFFLINE"}
 
 
 def render_project(output_dir: Path, **context: Any) -> Path:

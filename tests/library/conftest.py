@@ -10,6 +10,7 @@ fixture built on it) runs once per problem type, as it ran once in each generate
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -123,3 +124,22 @@ def in_tmp_project(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     return tmp_path
+
+
+@pytest.fixture
+def monitored(in_tmp_project: Path, mixed_frame: pd.DataFrame, params: Any) -> Path:
+    """A project after `make repro`: training data, its model, its metrics and its schema."""
+    import joblib
+
+    from gitops_ml.evaluation import evaluate_model
+
+    from .helpers import fit_pipeline, schema_of
+
+    (in_tmp_project / "data").mkdir(exist_ok=True)
+    mixed_frame.to_csv(in_tmp_project / "data/train.csv", index=False)
+    model = fit_pipeline(mixed_frame, params)
+    joblib.dump(model, in_tmp_project / "model.joblib")
+    values, _ = evaluate_model(model, mixed_frame, params.data.target, params.problem_type)
+    (in_tmp_project / "metrics.json").write_text(json.dumps(values), encoding="utf-8")
+    schema_of(mixed_frame, params).save(in_tmp_project / "schema.json")
+    return in_tmp_project

@@ -6,30 +6,13 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import joblib
 import pytest
 import yaml
 
 from gitops_ml import dashboard, monitor
 from gitops_ml.errors import PipelineError
-from gitops_ml.evaluation import evaluate_model
-
-from .helpers import fit_pipeline, schema_of
 
 WORKSPACE = Path("monitoring/workspace")  # params.py's default monitor.workspace
-
-
-@pytest.fixture
-def monitored(in_tmp_project: Path, mixed_frame, params) -> Path:
-    """A project after `make repro` (training data, model, metrics, schema), no history yet."""
-    (in_tmp_project / "data").mkdir(exist_ok=True)
-    mixed_frame.to_csv(in_tmp_project / "data/train.csv", index=False)
-    model = fit_pipeline(mixed_frame, params)
-    joblib.dump(model, in_tmp_project / "model.joblib")
-    values, _ = evaluate_model(model, mixed_frame, params.data.target, params.problem_type)
-    (in_tmp_project / "metrics.json").write_text(json.dumps(values), encoding="utf-8")
-    schema_of(mixed_frame, params).save(in_tmp_project / "schema.json")
-    return in_tmp_project
 
 
 def check(current: str) -> int:

@@ -190,19 +190,6 @@ def test_degraded_predictions_raise_a_quality_alert(mixed_frame, params):
 # ------------------------------------------------------------------------ command and exits
 
 
-@pytest.fixture
-def monitored(in_tmp_project: Path, mixed_frame, params) -> Path:
-    """A project after `make repro`: training data, its model and its metrics."""
-    (in_tmp_project / "data").mkdir(exist_ok=True)
-    mixed_frame.to_csv(in_tmp_project / "data/train.csv", index=False)
-    model = fit_pipeline(mixed_frame, params)
-    joblib.dump(model, in_tmp_project / "model.joblib")
-    values, _ = evaluate_model(model, mixed_frame, params.data.target, params.problem_type)
-    (in_tmp_project / "metrics.json").write_text(json.dumps(values), encoding="utf-8")
-    schema_of(mixed_frame, params).save(in_tmp_project / "schema.json")
-    return in_tmp_project
-
-
 def check(current: str) -> list[str]:
     return [
         "check", "--reference", "data/train.csv", "--schema", "schema.json",
