@@ -334,7 +334,7 @@ class Loop:
         )
         self.progress.sub(
             f"deployed release {outputs.get('release')} (version {outputs.get('version')}) "
-            f"at {self.url}: {outcome.removeprefix('Outcome: ')}"
+            f"at {self.url}: {outcome.removeprefix('Outcome: ').replace('**', '')}"
         )
         return outputs, result
 

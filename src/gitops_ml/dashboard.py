@@ -523,6 +523,20 @@ def serve_command(path: Path, host: str, port: int) -> list[str]:
             "--host", host, "--port", str(port)]  # fmt: skip
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`PipelineError` when ``host:port`` cannot be bound (another server has it)."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PipelineError(
+                f"port {port} on {host} is in use (another dashboard or server?): choose "
+                f"another with `make dashboard DASHBOARD_PORT={port + 1}` (or --port)"
+            ) from None
+
+
 def dashboard(args: argparse.Namespace) -> int:
     """``gitops-ml monitor dashboard``: serve the history in Evidently's UI, or write a page.
 
@@ -532,7 +546,8 @@ def dashboard(args: argparse.Namespace) -> int:
 
     Raises:
         ParamsError: params.yaml is missing or invalid (when ``--workspace`` is not given).
-        PipelineError: there is no history yet, or monitoring history is switched off.
+        PipelineError: there is no history yet, monitoring history is switched off, or the
+            port is taken (naming it and how to choose another).
     """
     path = args.workspace
     if path is None:
@@ -549,8 +564,12 @@ def dashboard(args: argparse.Namespace) -> int:
         print(f"dashboard: {len(runs)} run(s) of {path} in {args.static}")
         return 0
     _, project = open_workspace(path, create=False)
+    check_port(args.host, args.port)
     url = f"http://{args.host}:{args.port}"
-    print(f"dashboard: {url}/projects/{project.id} (Evidently UI on {path}; Ctrl-C stops it)")
+    print(
+        f"dashboard: {url}/projects/{project.id} (Evidently UI on {path}, answering in about "
+        "10 s; Ctrl-C stops it)"
+    )
     sys.stdout.flush()
     command = serve_command(path, args.host, args.port)
     os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -289,59 +289,48 @@ def open_store(repo: Path) -> FeatureStore:
 
     # Feast logs every registry refresh at INFO: keep a stage's output to its own lines.
     logging.getLogger("feast").setLevel(logging.WARNING)
-    return FeatureStore(repo_path=str(repo))
+    return FeatureStore(repo_path=str(repo.resolve()))
 
 
-def apply_repo(store: FeatureStore, repo: Path) -> list[Any]:
-    """Register every object the repository's Python files define, as ``feast apply`` does.
+def apply_repo(store: FeatureStore, repo: Path) -> list[str]:
+    """Apply the repository's Python files exactly as ``feast apply`` does.
 
-    The files are parsed by Feast's own ``parse_repo``, which imports them as modules named
-    after their path from the current directory: it runs from the repository's parent (on
-    ``sys.path`` first), and modules a previous parse imported are dropped so an edited or
-    copied repository is read afresh. Objects the registry holds and the files no longer
-    define are removed.
+    Runs Feast's own ``apply_total`` (parse, plan, registry and infrastructure update, stale
+    objects removed), so a later ``feast plan`` in the repository shows no change. Feast
+    imports the files as modules named after their path from the repository: they are
+    dropped from ``sys.modules`` first, so an edited or copied repository is read afresh; the
+    working directory is restored afterwards.
 
     Returns:
-        The applied objects.
+        The names of the feature views and feature services the registry then holds.
+
+    Raises:
+        SystemExit: Feast refuses the repository (e.g. an invalid project name); its reason
+            is printed above.
     """
     import os
     import sys
 
-    from feast.repo_operations import get_repo_files, parse_repo, py_path_to_module
+    from feast.repo_operations import apply_total, get_repo_files, py_path_to_module
 
     root = repo.resolve()
-    here, parent = Path.cwd(), str(root.parent)
-    os.chdir(parent)
-    sys.path.insert(0, parent)
+    here = Path.cwd()
+    os.chdir(root)
+    sys.path.insert(0, str(root))
     try:
         for path in get_repo_files(root):
             name = py_path_to_module(path)
             for cached in [m for m in sys.modules if m == name or name.startswith(m + ".")]:
                 del sys.modules[cached]
-        contents = parse_repo(root)
+        apply_total(store.config, root, skip_source_validation=False)
     finally:
-        sys.path.remove(parent)
+        sys.path.remove(str(root))
         os.chdir(here)
-    objects = [
-        *contents.data_sources,
-        *contents.entities,
-        *contents.feature_views,
-        *contents.on_demand_feature_views,
-        *contents.stream_feature_views,
-        *contents.feature_services,
-    ]
-    applied = {(type(o).__name__, o.name) for o in objects}
-    stale = [
-        o
-        for o in [
-            *store.list_feature_services(),
-            *store.list_feature_views(),
-            *store.list_entities(),
-        ]
-        if (type(o).__name__, o.name) not in applied
-    ]
-    store.apply(objects, objects_to_delete=stale, partial=False)
-    return objects
+    store.refresh_registry()
+    return sorted(
+        [view.name for view in store.list_feature_views()]
+        + [service.name for service in store.list_feature_services()]
+    )
 
 
 def materialize(store: FeatureStore, source: pd.DataFrame, event_timestamp: str) -> None:

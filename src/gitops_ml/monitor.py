@@ -72,7 +72,8 @@ def resolve_sources(spec: str, base: Path = Path()) -> list[Path]:
     if not path.is_file():
         raise PipelineError(
             f"current data {spec!r} does not exist: set monitor.current in params.yaml "
-            "or pass CURRENT=<file or folder>"
+            "or pass CURRENT=<file or folder> (after make deploy: CURRENT=logs/predictions; "
+            "make monitor-demo makes a demo batch)"
         )
     if path.suffix.lower() not in DATA_SUFFIXES:
         raise PipelineError(f"current data {spec!r}: expected a .csv or .parquet file")

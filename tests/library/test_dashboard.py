@@ -177,3 +177,19 @@ def test_the_static_page_is_self_contained_and_shows_every_run(tmp_path: Path):
         assert f"<h2>{title}</h2>" in page
     with pytest.raises(PipelineError, match="holds no run yet"):
         dashboard.static_page([])
+
+
+def test_a_taken_port_is_named_with_how_to_choose_another():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(PipelineError) as caught:
+            dashboard.check_port("127.0.0.1", port)
+    assert str(caught.value) == (
+        f"port {port} on 127.0.0.1 is in use (another dashboard or server?): choose another "
+        f"with `make dashboard DASHBOARD_PORT={port + 1}` (or --port)"
+    )
+    dashboard.check_port("127.0.0.1", port)  # free again: no error

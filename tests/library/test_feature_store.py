@@ -242,6 +242,18 @@ def test_a_prediction_from_entity_keys_equals_the_one_from_the_full_row(
     assert list(from_keys) == list(from_rows)
 
 
+def test_values_a_request_sends_with_the_key_win_over_the_stored_ones(
+    feast_project: Path, served
+):
+    test = pd.read_csv(feast_project / "data" / "interim" / "test_features.csv")
+    schema = load_schema(feast_project / "data" / "interim" / "schema.json")
+    extreme = {"mean radius": 40.0, "mean area": 4000.0, "worst area": 5000.0}
+    full = test[schema.features].head(5).assign(**extreme)
+    partial = test[["patient_id"]].head(5).assign(**extreme)
+    assert list(served.predict(partial)) == list(served.predict(full))
+    assert list(served.predict(partial)) != list(served.predict(test[["patient_id"]].head(5)))
+
+
 def test_an_unknown_entity_is_a_400_naming_the_key_not_a_prediction(served):
     from mlflow.pyfunc import scoring_server
 

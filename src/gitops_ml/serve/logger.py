@@ -136,7 +136,9 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
         """The rows the model predicts on: as sent, or with features fetched by entity key.
 
         Rows are looked up when the model has a feature spec, every entity key is present and
-        a feature column is absent or empty in every row.
+        a feature column is absent or empty in every row. A value the request does send wins
+        over the stored one (e.g. a feature that changed since the last materialization), as
+        in Databricks' feature serving; only the missing values come from the store.
 
         Raises:
             mlflow.exceptions.MlflowException: (a 400) the entity is unknown to the online
@@ -163,9 +165,14 @@ class PredictionLogger(mlflow.pyfunc.PythonModel):
                 "full feature rows (or set GITOPS_ML_FEATURE_REPO)"
             )
         try:
-            return online_features(self.store, self.features, model_input)
+            looked = online_features(self.store, self.features, model_input)
         except FeatureStoreError as exc:
             raise MlflowException.invalid_parameter_value(str(exc)) from None
+        sent = model_input.reset_index(drop=True)
+        for name in names:
+            if name in sent and sent[name].notna().any():
+                looked[name] = sent[name].where(sent[name].notna(), looked[name])
+        return looked
 
     def predict(self, context, model_input, params=None):
         """The wrapped model's predictions for ``model_input``, unchanged.

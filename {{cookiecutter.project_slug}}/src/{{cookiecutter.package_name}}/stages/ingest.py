@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 from gitops_ml.errors import PipelineError, run
-from gitops_ml.schema import Schema, SchemaError, conform, infer_schema
+from gitops_ml.schema import IGNORE, Column, Schema, SchemaError, conform, infer_schema
 from gitops_ml.tables import write_csv
 from sklearn.model_selection import train_test_split
 
@@ -107,7 +107,12 @@ def ingest(
             positive_label=params.positive_label,
             train=train,
         )
-        schema = Schema(schema.columns, schema.target, {"read": len(frame), "unlabelled": dropped})
+        kept = Column(IGNORE, "the feature store's entity key or event timestamp, kept as is")
+        columns = {
+            name: kept if name in keep and name not in params.column_types else column
+            for name, column in schema.columns.items()
+        }
+        schema = Schema(columns, schema.target, {"read": len(frame), "unlabelled": dropped})
         train = conform(train, schema, keep=tuple(keep))
         test = conform(test, schema, keep=tuple(keep))
     except SchemaError as exc:
