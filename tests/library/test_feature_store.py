@@ -242,9 +242,7 @@ def test_a_prediction_from_entity_keys_equals_the_one_from_the_full_row(
     assert list(from_keys) == list(from_rows)
 
 
-def test_values_a_request_sends_with_the_key_win_over_the_stored_ones(
-    feast_project: Path, served
-):
+def test_values_a_request_sends_with_the_key_win_over_the_stored_ones(feast_project: Path, served):
     test = pd.read_csv(feast_project / "data" / "interim" / "test_features.csv")
     schema = load_schema(feast_project / "data" / "interim" / "schema.json")
     extreme = {"mean radius": 40.0, "mean area": 4000.0, "worst area": 5000.0}
