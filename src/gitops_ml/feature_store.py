@@ -507,11 +507,11 @@ def online_features(
     for key in keys:
         if rows[key].isna().any():
             raise FeatureStoreError(f"entity key {key!r} is missing in a request row")
-    entity_rows = [
-        {key: entity_values(pd.Series([row[key]]), feature_spec.entity_types[key]).iloc[0].item()
-         if feature_spec.entity_types[key] == "long" else str(row[key]) for key in keys}
-        for row in rows[keys].to_dict("records")
-    ]  # fmt: skip
+    # One cast per key column, not per row (to_dict gives Python ints and strings).
+    key_columns = pd.DataFrame(
+        {key: entity_values(rows[key], feature_spec.entity_types[key]) for key in keys}
+    )
+    entity_rows = key_columns.to_dict("records")
     response = store.get_online_features(
         features=store.get_feature_service(feature_spec.service), entity_rows=entity_rows
     )
